@@ -1,0 +1,36 @@
+"""Reads about users, organizations and memberships."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import ApiCredential, Invitation, Membership, Organization
+
+
+def memberships_of(*, user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("organization").order_by(
+        "-organization__is_personal", "organization__name"
+    )
+
+
+def members_of(*, organization: Organization) -> QuerySet[Membership]:
+    return Membership.objects.filter(organization=organization).select_related("user").order_by(
+        "user__email"
+    )
+
+
+def open_invitations_of(*, organization: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(organization=organization, accepted_at__isnull=True)
+
+
+def credentials_of(*, organization: Organization, user=None) -> QuerySet[ApiCredential]:
+    """Personal tokens of `user` in the organization, or the organization's API keys."""
+    qs = ApiCredential.objects.filter(organization=organization)
+    if user is None:
+        return qs.filter(kind="organization")
+    return qs.filter(kind="personal", user=user)
+
+
+def default_organization_for(*, user) -> Organization | None:
+    membership = memberships_of(user=user).first()
+    return membership.organization if membership else None

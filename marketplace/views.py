@@ -1,0 +1,68 @@
+"""Site-wide pages: home, health probes, error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from marketplace.middleware import is_api_request
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    from plugins.selectors import storefront_plugins
+
+    return render(request, "home.html", {"plugins": storefront_plugins(query="")[:12]})
+
+
+def healthz(request):
+    """The process is up and serving requests."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def readyz(request):
+    """The database and the Celery broker are reachable; 503 otherwise."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    status = 200 if all(checks.values()) else 503
+    return JsonResponse({"ready": status == 200, "checks": checks}, status=status)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        logger.warning("readiness: database unreachable", exc_info=True)
+        return False
+
+
+def _broker_ok() -> bool:
+    from marketplace.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:  # noqa: BLE001
+        logger.warning("readiness: broker unreachable", exc_info=True)
+        return False
+
+
+def not_found(request, exception=None):
+    if is_api_request(request):
+        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request):
+    if is_api_request(request):
+        return JsonResponse(
+            {"error": {"code": "server_error", "message": "An internal error occurred."}},
+            status=500,
+        )
+    return render(request, "errors/500.html", status=500)

@@ -1,0 +1,66 @@
+"""Shared fixtures: alice (admin of Acme), bob (member of Acme), charlie (outsider at Globex)."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import CredentialKind, Role
+from accounts.services import create_organization, create_user, issue_credential
+
+
+@pytest.fixture
+def alice(db):
+    return create_user(email="alice@example.com", password="correct horse battery", verified=True)
+
+
+@pytest.fixture
+def bob(db):
+    return create_user(email="bob@example.com", password="correct horse battery", verified=True)
+
+
+@pytest.fixture
+def charlie(db):
+    return create_user(email="charlie@example.com", password="correct horse battery",
+                       verified=True)
+
+
+@pytest.fixture
+def acme(alice, bob):
+    from accounts.models import Membership
+
+    org = create_organization(name="Acme", slug="acme", owner=alice)
+    Membership.objects.create(organization=org, user=bob, role=Role.MEMBER)
+    return org
+
+
+@pytest.fixture
+def globex(charlie):
+    return create_organization(name="Globex", slug="globex", owner=charlie)
+
+
+def _bearer(client, token):
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user, org) -> a test client that sends a fresh personal access token."""
+    from django.test import Client
+
+    def make(user, organization):
+        _, token = issue_credential(organization=organization, kind=CredentialKind.PERSONAL,
+                                    name="test", created_by=user, user=user)
+        return _bearer(Client(), token)
+
+    return make
+
+
+@pytest.fixture
+def alice_api(acme, alice, api_as):
+    return api_as(alice, acme)
+
+
+@pytest.fixture
+def charlie_api(globex, charlie, api_as):
+    return api_as(charlie, globex)
