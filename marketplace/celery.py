@@ -9,3 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "reap-stale-validation-runs": {
+        "task": "plugins.tasks.reap_stale_validation_runs",
+        "schedule": 60.0,
+    },
+    "revalidate-published-versions": {
+        "task": "plugins.tasks.revalidate_published_versions",
+        "schedule": 24 * 60 * 60.0,
+    },
+}

@@ -1,2 +1,95 @@
-def storefront_plugins(*, query: str):
-    return []
+"""Reads about plugins. Tenant visibility rules live here and nowhere else:
+
+- the storefront lists public, approved plugins with a published version;
+- an unlisted approved plugin is reachable by its id but never listed;
+- everything else is visible only to its publisher organization.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Organization
+from plugins.models import (
+    Plugin,
+    PluginVersion,
+    ReviewState,
+    ValidationRun,
+    Visibility,
+)
+
+_PUBLISHED = Q(review_state=ReviewState.APPROVED, published_version__isnull=False)
+
+
+def _search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
+    query = (query or "").strip()[:100]
+    if not query:
+        return queryset
+    return queryset.filter(Q(name__icontains=query) | Q(name_for_model__icontains=query)
+                           | Q(description__icontains=query) | Q(origin__icontains=query))
+
+
+def storefront_plugins(*, query: str = "") -> QuerySet[Plugin]:
+    listed = Plugin.objects.filter(_PUBLISHED, visibility=Visibility.PUBLIC)
+    return _search(listed, query).select_related("organization", "published_version").order_by(
+        "-updated_at"
+    )
+
+
+def published_plugin_or_404(*, plugin_id: int) -> Plugin:
+    plugin = (Plugin.objects.filter(_PUBLISHED, pk=plugin_id)
+              .filter(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
+              .select_related("organization", "published_version").first())
+    if plugin is None:
+        raise Http404
+    return plugin
+
+
+def plugins_visible_to(*, organization: Organization, query: str = "") -> QuerySet[Plugin]:
+    """Published public plugins plus all of the organization's own."""
+    visible = Plugin.objects.filter(
+        Q(_PUBLISHED, visibility=Visibility.PUBLIC) | Q(organization=organization)
+    )
+    return _search(visible, query).select_related("organization", "published_version").order_by(
+        "name"
+    )
+
+
+def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> Plugin | None:
+    return (Plugin.objects.filter(pk=plugin_id)
+            .filter(Q(organization=organization)
+                    | Q(_PUBLISHED, visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED]))
+            .select_related("organization", "published_version").first())
+
+
+def publisher_plugins(*, organization: Organization) -> QuerySet[Plugin]:
+    return Plugin.objects.filter(organization=organization).order_by("name")
+
+
+def versions_of(*, plugin: Plugin, include_unvalidated: bool) -> QuerySet[PluginVersion]:
+    versions = plugin.versions.order_by("-number", "-created_at")
+    if not include_unvalidated:
+        versions = versions.filter(validated_at__isnull=False)
+    return versions
+
+
+def latest_run(*, version: PluginVersion) -> ValidationRun | None:
+    return version.runs.order_by("-created_at").first()
+
+
+def latest_version(*, plugin: Plugin) -> PluginVersion | None:
+    return plugin.versions.order_by("-created_at").first()
+
+
+def findings_by_severity(*, run: ValidationRun) -> dict[str, list]:
+    grouped: dict[str, list] = {"error": [], "warning": [], "info": []}
+    for finding in run.findings.all():
+        grouped.setdefault(finding.severity, []).append(finding)
+    return grouped
+
+
+def review_queue() -> QuerySet[Plugin]:
+    return Plugin.objects.filter(review_state=ReviewState.PENDING).select_related(
+        "organization", "candidate_version"
+    ).order_by("updated_at")

@@ -1,1 +1,20 @@
-urlpatterns: list = []
+from django.urls import path
+
+from plugins import views
+
+urlpatterns = [
+    path("plugins/", views.storefront, name="storefront"),
+    path("plugins/<int:plugin_id>/", views.storefront_plugin, name="storefront-plugin"),
+    path("o/<slug:org_slug>/plugins/", views.publisher_plugins, name="publisher-plugins"),
+    path("o/<slug:org_slug>/plugins/new/", views.plugin_register, name="plugin-register"),
+    path("o/<slug:org_slug>/plugins/<int:plugin_id>/", views.plugin_detail,
+         name="plugin-detail"),
+    path("o/<slug:org_slug>/plugins/<int:plugin_id>/visibility/", views.plugin_visibility,
+         name="plugin-visibility"),
+    path("o/<slug:org_slug>/plugins/<int:plugin_id>/versions/<int:version_id>/",
+         views.plugin_version, name="plugin-version"),
+    path("o/<slug:org_slug>/plugins/<int:plugin_id>/versions/<int:version_id>/submit/",
+         views.plugin_submit_review, name="plugin-submit-review"),
+    path("o/<slug:org_slug>/validation-runs/<int:run_id>/", views.validation_run,
+         name="validation-run"),
+]

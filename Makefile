@@ -1,0 +1,54 @@
+# The README's commands. `make run` and `make test` install everything they need first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/marketplace
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test lint format worker beat bench corpus-report migrate clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  Marketplace: http://127.0.0.1:$(PORT)/   (Ctrl-C stops the web server and the worker)"
+	@echo ""
+	$(BIN)/honcho -f Procfile start -p $(PORT)
+
+worker: install
+	$(BIN)/celery -A marketplace worker --loglevel INFO
+
+beat: install
+	$(BIN)/celery -A marketplace beat --loglevel INFO
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m tests.benchmarks.bench_validation
+
+corpus-report: install
+	$(BIN)/python manage.py validate_corpus
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,222 @@
+"""The plugins REST API: register, list, read versions, follow validation runs.
+
+One APIView per operation; each resolves the organization through OrganizationAPIView,
+validates input, calls one service or selector and renders an output serializer.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.models import Role
+from accounts.tenancy import OrganizationAPIView
+from plugins import registration, selectors
+from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
+from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
+
+VISIBILITIES = [choice.value for choice in Visibility]
+
+
+class FindingOutput(serializers.Serializer):
+    severity = serializers.CharField()
+    code = serializers.CharField()
+    document = serializers.CharField()
+    pointer = serializers.CharField()
+    message = serializers.CharField()
+    hint = serializers.CharField()
+
+
+class ValidationRunSummaryOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    stage = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, run) -> str:
+        request = self.context.get("request")
+        path = reverse("api-validation-run", args=[run.pk])
+        return request.build_absolute_uri(path) if request else path
+
+
+class VersionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.IntegerField(allow_null=True)
+    source_kind = serializers.CharField()
+    manifest_url = serializers.CharField()
+    openapi_url = serializers.CharField()
+    origin = serializers.CharField()
+    content_sha256 = serializers.CharField()
+    validation_state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    validated_at = serializers.DateTimeField(allow_null=True)
+    diff = serializers.JSONField(allow_null=True)
+    operations = serializers.SerializerMethodField()
+
+    def get_operations(self, version) -> list[str]:
+        normalized = version.normalized or {}
+        return [op.get("name", "") for op in normalized.get("operations", [])]
+
+
+class PluginOutput(serializers.Serializer):
+    class PublisherOutput(serializers.Serializer):
+        slug = serializers.SlugField()
+        name = serializers.CharField()
+
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    name_for_model = serializers.CharField()
+    description = serializers.CharField()
+    logo_url = serializers.CharField()
+    origin = serializers.CharField()
+    visibility = serializers.CharField()
+    review_state = serializers.CharField()
+    publisher = PublisherOutput(source="organization")
+    published_version = VersionOutput(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ValidationRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    stage = serializers.CharField()
+    trigger = serializers.CharField()
+    attempts = serializers.IntegerField()
+    summary = serializers.CharField()
+    drift = serializers.BooleanField()
+    stage_timings = serializers.JSONField()
+    plugin_id = serializers.IntegerField(source="version.plugin_id")
+    version = VersionOutput()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    findings = FindingOutput(many=True)
+
+
+class SubmissionOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="plugin.id")
+    created = serializers.BooleanField()
+    version = VersionOutput()
+    validation = ValidationRunSummaryOutput(source="run")
+
+
+class PluginListApi(OrganizationAPIView):
+    """GET: published plugins and the caller organization's own, searchable with `?q=`.
+    POST: register a plugin (developer role or above) by URL (JSON) or by upload (multipart)."""
+
+    required_roles = {"POST": Role.DEVELOPER}
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class UrlInput(serializers.Serializer):
+        url = serializers.CharField(max_length=2000)
+        visibility = serializers.ChoiceField(choices=VISIBILITIES, default=Visibility.PRIVATE)
+
+    class UploadInput(serializers.Serializer):
+        manifest = serializers.FileField(required=False)
+        openapi = serializers.FileField(required=False)
+        origin = serializers.CharField(max_length=255, required=False, allow_blank=True,
+                                       default="")
+        visibility = serializers.ChoiceField(choices=VISIBILITIES, default=Visibility.PRIVATE)
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Search text")],
+                   responses=PluginOutput(many=True))
+    def get(self, request):
+        plugins = selectors.plugins_visible_to(organization=self.actor.organization,
+                                               query=request.query_params.get("q", ""))[:200]
+        return Response(PluginOutput(plugins, many=True, context={"request": request}).data)
+
+    @extend_schema(request={"application/json": UrlInput, "multipart/form-data": UploadInput},
+                   responses={202: SubmissionOutput,
+                              400: OpenApiResponse(description="A refused submission")})
+    def post(self, request):
+        try:
+            if request.content_type.startswith("application/json"):
+                submission = self._register_by_url(request)
+            else:
+                submission = self._register_by_upload(request)
+        except registration.SubmissionRejected as exc:
+            return Response({"error": {"code": exc.code, "message": exc.message}},
+                            status=status.HTTP_400_BAD_REQUEST)
+        except ValidationError as exc:
+            return Response({"error": {"code": "submission.invalid",
+                                       "message": "; ".join(exc.messages)}},
+                            status=status.HTTP_400_BAD_REQUEST)
+        body = SubmissionOutput(submission, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    def _register_by_url(self, request):
+        data = self.UrlInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return registration.register_plugin_by_url(
+            organization=self.actor.organization, url=data.validated_data["url"],
+            visibility=data.validated_data["visibility"], submitted_by=self.actor.user,
+        )
+
+    def _register_by_upload(self, request):
+        data = self.UploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        manifest = _read_upload(data.validated_data.get("manifest"), MANIFEST_MAX_BYTES,
+                                "manifest")
+        openapi = _read_upload(data.validated_data.get("openapi"), SPEC_MAX_BYTES, "openapi")
+        return registration.register_plugin_by_upload(
+            organization=self.actor.organization, manifest=manifest, openapi=openapi,
+            origin=data.validated_data["origin"], visibility=data.validated_data["visibility"],
+            submitted_by=self.actor.user,
+        )
+
+
+def _read_upload(upload, limit: int, field: str) -> bytes | None:
+    if upload is None:
+        return None
+    if upload.size > limit:
+        raise ApiValidationError({field: [f"The file is larger than {limit // 1024} KiB."]})
+    return upload.read()
+
+
+class PluginDetailApi(OrganizationAPIView):
+    """A plugin the caller may see: its own, or a published one. Otherwise 404."""
+
+    @extend_schema(responses=PluginOutput)
+    def get(self, request, plugin_id: int):
+        plugin = _visible_plugin_or_404(self.actor.organization, plugin_id)
+        return Response(PluginOutput(plugin, context={"request": request}).data)
+
+
+class PluginVersionsApi(OrganizationAPIView):
+    """The plugin's versions: all of them for its publisher, the published one for others."""
+
+    @extend_schema(responses=VersionOutput(many=True))
+    def get(self, request, plugin_id: int):
+        plugin = _visible_plugin_or_404(self.actor.organization, plugin_id)
+        if plugin.organization_id == self.actor.organization.pk:
+            versions = selectors.versions_of(plugin=plugin, include_unvalidated=True)
+        else:
+            versions = PluginVersion.objects.filter(pk=plugin.published_version_id)
+        return Response(VersionOutput(versions, many=True).data)
+
+
+class ValidationRunApi(OrganizationAPIView):
+    """A validation run of one of the caller organization's plugins, with its findings."""
+
+    @extend_schema(responses=ValidationRunOutput)
+    def get(self, request, run_id: int):
+        run = self.get_scoped_or_404(
+            ValidationRun.objects.select_related("version").prefetch_related("findings"),
+            pk=run_id,
+        )
+        return Response(ValidationRunOutput(run, context={"request": request}).data)
+
+
+def _visible_plugin_or_404(organization, plugin_id: int) -> Plugin:
+    plugin = selectors.plugin_visible_to_or_none(organization=organization, plugin_id=plugin_id)
+    if plugin is None:
+        raise NotFound()
+    return plugin

@@ -1,0 +1,196 @@
+"""The fetch stage: get a plugin's documents from the web through the one outbound client.
+
+Nothing here parses more than it must: the manifest is read only to find `api.url`, which is
+fetched only when it is on the manifest's root domain. Every failure becomes a finding with a
+stable code; transient network failures are raised as TransientFetchFailure for Celery to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from plugins.documents import MANIFEST_MAX_BYTES, DocumentError, parse_document
+from plugins.identity import looks_like_manifest
+from plugins.outbound import (
+    SPEC_MAX_BYTES,
+    FetchError,
+    FetchResult,
+    fetch,
+    same_site_redirects_only,
+)
+from plugins.validation import Finding, Severity
+
+DOCUMENT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml",
+                  "text/x-yaml", "text/plain", "application/octet-stream", "text/html",
+                  "application/vnd.oai.openapi", "application/vnd.oai.openapi+json",
+                  "application/openapi+json", "application/problem+json", "")
+MAX_BUNDLED_REFS = 20
+
+
+class TransientFetchFailure(Exception):
+    """A network failure worth retrying (timeout, refused connection, 5xx)."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+@dataclass
+class FetchedDocuments:
+    manifest: bytes | None = None
+    manifest_content_type: str = ""
+    manifest_url: str = ""
+    openapi: bytes | None = None
+    openapi_content_type: str = ""
+    openapi_url: str = ""
+    origin: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return self.openapi is not None and not any(
+            f.severity == Severity.ERROR for f in self.findings
+        )
+
+
+def root_domain(host: str) -> str:
+    host = host.lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def on_root_domain(url: str, root: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == root or host.endswith("." + root)
+
+
+def _failure(document: str, what: str, exc: FetchError) -> Finding:
+    code = exc.code.removeprefix("outbound.")
+    return Finding(severity=Severity.ERROR, code=f"fetch.{what}.{code}", document=document,
+                   pointer="", message=f"Fetching the {what}: {exc.message}",
+                   hint="Check that the URL is public, served over HTTPS and answers quickly.")
+
+
+def _status_finding(document: str, what: str, result: FetchResult) -> Finding:
+    return Finding(severity=Severity.ERROR, code=f"fetch.{what}.http_status", document=document,
+                   pointer="", message=f"Fetching the {what} returned HTTP {result.status}.",
+                   hint="The URL must answer 200 with the document.")
+
+
+def _get(url: str, *, document: str, what: str, max_bytes: int,
+         redirect_policy: Callable[[str, str], bool] | None = None,
+         ) -> tuple[FetchResult | None, Finding | None]:
+    try:
+        result = fetch(url, max_bytes=max_bytes, redirect_policy=redirect_policy,
+                       accept_content_types=DOCUMENT_TYPES)
+    except FetchError as exc:
+        finding = _failure(document, what, exc)
+        if exc.transient:
+            raise TransientFetchFailure(finding) from None
+        return None, finding
+    if result.status >= 500 or result.status == 429:
+        raise TransientFetchFailure(_status_finding(document, what, result))
+    if result.status != 200:
+        return None, _status_finding(document, what, result)
+    return result, None
+
+
+def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]
+                            ) -> FetchedDocuments:
+    on_stage("fetching_manifest")
+    host = urlsplit(manifest_url).hostname or ""
+    out = FetchedDocuments(manifest_url=manifest_url, origin=host)
+    result, problem = _get(manifest_url, document="manifest", what="manifest",
+                           max_bytes=MANIFEST_MAX_BYTES,
+                           redirect_policy=same_site_redirects_only(host))
+    if problem:
+        out.findings.append(problem)
+        return out
+    out.manifest, out.manifest_content_type = result.content, result.content_type
+    out.origin = urlsplit(result.final_url).hostname or host
+    api_url = _api_url(result.content, result.final_url)
+    if api_url is None:
+        return out  # the validator explains what is wrong with the manifest
+    if not on_root_domain(api_url, root_domain(out.origin)):
+        out.findings.append(Finding(
+            severity=Severity.ERROR, code="manifest.api.url.off_domain", document="manifest",
+            pointer="/api/url",
+            message="api.url is not on the manifest's root domain, so it was not fetched.",
+            hint=f"Serve the OpenAPI document from {root_domain(out.origin)} or a subdomain.",
+        ))
+        return out
+    return _fetch_spec(out, api_url, on_stage)
+
+
+def fetch_from_openapi_url(openapi_url: str, on_stage: Callable[[str], None]
+                           ) -> FetchedDocuments:
+    out = FetchedDocuments(origin=urlsplit(openapi_url).hostname or "")
+    return _fetch_spec(out, openapi_url, on_stage)
+
+
+def _fetch_spec(out: FetchedDocuments, url: str, on_stage: Callable[[str], None]
+                ) -> FetchedDocuments:
+    on_stage("fetching_spec")
+    out.openapi_url = url
+    result, problem = _get(url, document="openapi", what="openapi",
+                           max_bytes=SPEC_MAX_BYTES)
+    if problem:
+        out.findings.append(problem)
+        return out
+    content = result.content
+    if out.manifest is None and _is_manifest(content):
+        # The URL given as an OpenAPI document was a manifest after all.
+        out.manifest, out.manifest_content_type = content, result.content_type
+        out.manifest_url = result.final_url
+        api_url = _api_url(content, result.final_url)
+        if api_url and on_root_domain(api_url, root_domain(out.origin)):
+            return _fetch_spec(out, api_url, on_stage)
+        return out
+    out.openapi, out.openapi_content_type = content, result.content_type
+    return out
+
+
+def _is_manifest(content: bytes) -> bool:
+    try:
+        return looks_like_manifest(parse_document(content, max_bytes=MANIFEST_MAX_BYTES))
+    except DocumentError:
+        return False
+
+
+def _api_url(manifest: bytes, base_url: str) -> str | None:
+    try:
+        doc = parse_document(manifest, max_bytes=MANIFEST_MAX_BYTES)
+    except DocumentError:
+        return None
+    api = doc.get("api")
+    if not isinstance(api, dict) or not isinstance(api.get("url"), str) or not api["url"]:
+        return None
+    return urljoin(base_url, api["url"].strip())
+
+
+def fetch_bundled_refs(urls: tuple[str, ...], origin: str) -> tuple[dict[str, str], list[Finding]]:
+    """Fetch same-root-domain remote $ref documents within the spec size budget."""
+    bundled: dict[str, str] = {}
+    findings: list[Finding] = []
+    budget = SPEC_MAX_BYTES
+    root = root_domain(origin)
+    for url in urls[:MAX_BUNDLED_REFS]:
+        if not on_root_domain(url, root):
+            continue  # the validator reports off-domain refs; they are never fetched
+        try:
+            result, problem = _get(url, document="openapi", what="ref", max_bytes=budget)
+        except TransientFetchFailure as failure:
+            problem, result = failure.finding, None
+        if problem or result is None:
+            findings.append(Finding(severity=Severity.WARNING, code="fetch.ref.unavailable",
+                                    document="openapi", pointer="",
+                                    message=f"A remote $ref document could not be fetched: "
+                                            f"{problem.message if problem else 'no content'}",
+                                    hint="Inline the referenced schemas into the document."))
+            continue
+        budget -= len(result.content)
+        bundled[url] = result.content.decode("utf-8", errors="replace")
+        if budget <= 0:
+            break
+    return bundled, findings

@@ -1,0 +1,246 @@
+"""Plugins, their immutable versions, validation runs and findings.
+
+Every tenant-owned row carries the publisher organization, so the tenancy gate can scope it
+with a single filter.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Organization
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    PRIVATE = "private", "Private to the publisher"
+    UNLISTED = "unlisted", "Unlisted (anyone with the link)"
+
+
+class ReviewState(models.TextChoices):
+    DRAFT = "draft", "Not submitted"
+    PENDING = "pending", "Awaiting review"
+    APPROVED = "approved", "Published"
+    REJECTED = "rejected", "Rejected"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class Plugin(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="plugins")
+    slug = models.SlugField(max_length=60)
+    name_for_model = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    logo_url = models.URLField(max_length=500, blank=True)
+    origin = models.CharField(max_length=255, blank=True,
+                              help_text="Host the plugin is served from; empty when unknown.")
+    source_url = models.URLField(max_length=1000, blank=True,
+                                 help_text="Where new versions are fetched from, if registered by URL.")
+    visibility = models.CharField(max_length=16, choices=Visibility.choices,
+                                  default=Visibility.PRIVATE)
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices,
+                                    default=ReviewState.DRAFT)
+    review_reason = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    candidate_version = models.ForeignKey("PluginVersion", on_delete=models.SET_NULL, null=True,
+                                          blank=True, related_name="+",
+                                          help_text="The version submitted for review.")
+    published_version = models.ForeignKey("PluginVersion", on_delete=models.SET_NULL, null=True,
+                                          blank=True, related_name="+")
+    drift_detected_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"],
+                                    name="plugin_slug_unique_per_publisher"),
+        ]
+        indexes = [models.Index(fields=["organization", "name_for_model", "origin"])]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_listed(self) -> bool:
+        return (self.visibility == Visibility.PUBLIC
+                and self.review_state == ReviewState.APPROVED
+                and self.published_version_id is not None)
+
+
+class SourceKind(models.TextChoices):
+    MANIFEST_URL = "manifest_url", "Manifest URL"
+    OPENAPI_URL = "openapi_url", "OpenAPI URL"
+    UPLOAD = "upload", "Upload"
+
+
+class ValidationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+
+
+# Fields of a version that may never change once it has been validated.
+FROZEN_VERSION_FIELDS = ("raw_manifest", "raw_openapi", "content_sha256", "normalized",
+                         "normalized_openapi", "bundled_refs", "manifest_url", "openapi_url",
+                         "origin")
+
+
+class PluginVersion(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="plugin_versions")
+    plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(null=True, blank=True,
+                                         help_text="Assigned once the content is known.")
+    source_kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    manifest_url = models.URLField(max_length=1000, blank=True)
+    openapi_url = models.URLField(max_length=1000, blank=True)
+    origin = models.CharField(max_length=255, blank=True)
+    raw_manifest = models.BinaryField(null=True, blank=True)
+    raw_openapi = models.BinaryField(null=True, blank=True)
+    manifest_content_type = models.CharField(max_length=100, blank=True)
+    openapi_content_type = models.CharField(max_length=100, blank=True)
+    bundled_refs = models.JSONField(default=dict, blank=True,
+                                    help_text="Same-domain remote $ref documents, by URL.")
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    normalized = models.JSONField(null=True, blank=True)
+    normalized_openapi = models.JSONField(null=True, blank=True)
+    diff = models.JSONField(null=True, blank=True,
+                            help_text="Operations added, removed and changed since the previous version.")
+    validation_state = models.CharField(max_length=16, choices=ValidationState.choices,
+                                        default=ValidationState.PENDING)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plugin", "number"], name="version_number_unique"),
+            models.UniqueConstraint(fields=["plugin", "content_sha256"],
+                                    condition=~Q(content_sha256=""),
+                                    name="identical_content_is_one_version"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.plugin} v{self.number or '?'}"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}" if self.number else "pending"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            self._refuse_changes_once_validated()
+        super().save(*args, **kwargs)
+
+    def _refuse_changes_once_validated(self) -> None:
+        stored = (PluginVersion.objects.filter(pk=self.pk)
+                  .values("validated_at", *FROZEN_VERSION_FIELDS).first())
+        if stored is None or stored["validated_at"] is None:
+            return
+        for field in FROZEN_VERSION_FIELDS:
+            current = getattr(self, field)
+            if isinstance(current, memoryview):
+                current = bytes(current)
+            before = stored[field]
+            if isinstance(before, memoryview):
+                before = bytes(before)
+            if current != before:
+                raise ValidationError(f"A validated version is immutable ({field} changed).")
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+
+
+TERMINAL_RUN_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
+
+
+class Stage(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    FETCHING_MANIFEST = "fetching_manifest", "Fetching manifest"
+    FETCHING_SPEC = "fetching_spec", "Fetching OpenAPI document"
+    CHECKING = "checking", "Checking"
+    CHECKING_LINKS = "checking_links", "Checking links"
+    DONE = "done", "Done"
+
+
+class RunTrigger(models.TextChoices):
+    SUBMISSION = "submission", "Submission"
+    RETRY = "retry", "Retry after a crash"
+    REVALIDATION = "revalidation", "Scheduled revalidation"
+
+
+class ValidationRun(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="validation_runs")
+    version = models.ForeignKey(PluginVersion, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.QUEUED)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices,
+                               default=RunTrigger.SUBMISSION)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    stage_timings = models.JSONField(default=dict, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    drift = models.BooleanField(default=False, help_text="The live documents differ from the version.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"validation run {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_RUN_STATUSES
+
+
+class Severity(models.TextChoices):
+    ERROR = "error", "Error"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
+
+
+class Finding(models.Model):
+    run = models.ForeignKey(ValidationRun, on_delete=models.CASCADE, related_name="findings")
+    position = models.PositiveIntegerField()
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    code = models.CharField(max_length=120)
+    document = models.CharField(max_length=20, blank=True)
+    pointer = models.CharField(max_length=1000, blank=True)
+    message = models.TextField()
+    hint = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        indexes = [models.Index(fields=["code"])]
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.code}"
+
+
+class PluginAwaitingReview(Plugin):
+    """The operators' review queue in the admin console: plugins awaiting a decision."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "plugin awaiting review"
+        verbose_name_plural = "review queue"

@@ -1,0 +1,193 @@
+"""Registering plugins: by manifest or OpenAPI URL (fetched later by the pipeline) or by upload.
+
+A submission always yields (plugin, version, run). Identical content re-submitted yields the
+existing version; a publisher's plugin is found again by its name_for_model and origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from accounts.models import Organization, User
+from plugins.models import (
+    Plugin,
+    PluginVersion,
+    RunTrigger,
+    SourceKind,
+    ValidationRun,
+    Visibility,
+)
+
+MANIFEST_PATH = "/.well-known/ai-plugin.json"
+
+
+@dataclass(frozen=True)
+class Submission:
+    plugin: Plugin
+    version: PluginVersion
+    run: ValidationRun
+    created: bool  # False when identical content was already registered
+
+
+class SubmissionRejected(ValidationError):
+    """A submission refused before any work is queued; `code` is stable for API clients."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message, code=code)
+        self.code = code
+        self.message = message
+
+
+def classify_url(url: str) -> tuple[SourceKind, str]:
+    """(kind, url to fetch): a bare domain or a manifest path means the OpenAI manifest."""
+    from plugins.outbound import FetchError, check_url_syntax
+
+    candidate = url.strip()
+    if "://" not in candidate and candidate and not candidate.startswith("/"):
+        candidate = f"https://{candidate}"
+    try:
+        check_url_syntax(candidate)
+    except FetchError as exc:
+        raise SubmissionRejected(exc.code, exc.message) from None
+    parts = urlsplit(candidate)
+    if parts.path in ("", "/"):
+        return SourceKind.MANIFEST_URL, f"{parts.scheme}://{parts.netloc}{MANIFEST_PATH}"
+    if parts.path.endswith("ai-plugin.json"):
+        return SourceKind.MANIFEST_URL, candidate
+    return SourceKind.OPENAPI_URL, candidate
+
+
+def content_sha256(*, manifest: bytes | None, openapi: bytes | None, origin: str,
+                   bundled_refs: dict[str, str] | None = None) -> str:
+    """A digest of everything validation depends on, framed so fields can't run together."""
+    digest = hashlib.sha256()
+    for label, value in (("manifest", manifest), ("openapi", openapi),
+                         ("origin", origin.encode())):
+        digest.update(label.encode() + b"\0")
+        if value is None:
+            digest.update(b"-\0")
+        else:
+            digest.update(str(len(value)).encode() + b"\0" + value)
+    for url in sorted(bundled_refs or {}):
+        digest.update(b"ref\0" + url.encode() + b"\0" + bundled_refs[url].encode())
+    return digest.hexdigest()
+
+
+def _unique_plugin_slug(organization: Organization, base: str) -> str:
+    root = slugify(base)[:50] or "plugin"
+    slug, n = root, 1
+    while Plugin.objects.filter(organization=organization, slug=slug).exists():
+        n += 1
+        slug = f"{root}-{n}"
+    return slug
+
+
+def _check_visibility(visibility: str) -> Visibility:
+    try:
+        return Visibility(visibility)
+    except ValueError:
+        raise SubmissionRejected("submission.visibility.invalid",
+                                 "visibility must be public, private or unlisted.") from None
+
+
+def _queue_run(version: PluginVersion, trigger: RunTrigger = RunTrigger.SUBMISSION
+               ) -> ValidationRun:
+    from plugins.tasks import enqueue_validation
+
+    run = ValidationRun.objects.create(organization=version.organization, version=version,
+                                       trigger=trigger)
+    enqueue_validation(run)
+    return run
+
+
+@transaction.atomic
+def register_plugin_by_url(*, organization: Organization, url: str, visibility: str,
+                           submitted_by: User | None) -> Submission:
+    visibility = _check_visibility(visibility)
+    kind, fetch_url = classify_url(url)
+    host = urlsplit(fetch_url).hostname or ""
+    plugin = Plugin.objects.filter(organization=organization, source_url=fetch_url).first()
+    if plugin is None:
+        plugin = Plugin.objects.create(
+            organization=organization, slug=_unique_plugin_slug(organization, host),
+            name=host, origin=host, source_url=fetch_url, visibility=visibility,
+        )
+    version = PluginVersion.objects.create(
+        organization=organization, plugin=plugin, source_kind=kind, origin=host,
+        manifest_url=fetch_url if kind == SourceKind.MANIFEST_URL else "",
+        openapi_url=fetch_url if kind == SourceKind.OPENAPI_URL else "",
+        submitted_by=submitted_by,
+    )
+    return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
+
+
+@transaction.atomic
+def register_plugin_by_upload(*, organization: Organization, manifest: bytes | None,
+                              openapi: bytes | None, origin: str, visibility: str,
+                              submitted_by: User | None) -> Submission:
+    from plugins.identity import identify_documents
+
+    visibility = _check_visibility(visibility)
+    if not manifest and not openapi:
+        raise SubmissionRejected("submission.documents.missing",
+                                 "Upload a manifest, an OpenAPI document, or both.")
+    origin = normalize_origin(origin)
+    identity = identify_documents(manifest=manifest, openapi=openapi)
+    plugin = find_plugin(organization=organization, name_for_model=identity.name_for_model,
+                         origin=origin)
+    sha = content_sha256(manifest=manifest, openapi=openapi, origin=origin)
+    if plugin is not None:
+        existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
+        if existing is not None:
+            run = existing.runs.order_by("-created_at").first() or _queue_run(existing)
+            return Submission(plugin=plugin, version=existing, run=run, created=False)
+    else:
+        plugin = Plugin.objects.create(
+            organization=organization,
+            slug=_unique_plugin_slug(organization, identity.name_for_model or origin or "plugin"),
+            name=identity.display_name or identity.name_for_model or origin or "Untitled plugin",
+            name_for_model=identity.name_for_model, origin=origin, visibility=visibility,
+        )
+    version = PluginVersion.objects.create(
+        organization=organization, plugin=plugin, source_kind=SourceKind.UPLOAD, origin=origin,
+        raw_manifest=manifest or None, raw_openapi=openapi or None, content_sha256=sha,
+        number=next_version_number(plugin), submitted_by=submitted_by,
+    )
+    return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
+
+
+def normalize_origin(origin: str) -> str:
+    """A declared origin as a bare lower-case host ('' when unknown)."""
+    value = (origin or "").strip().lower()
+    if not value:
+        return ""
+    host = urlsplit(value if "://" in value else f"https://{value}").hostname or ""
+    if not host or any(ch in host for ch in "/\\@ "):
+        raise SubmissionRejected("submission.origin.invalid",
+                                 "origin must be a host name such as api.example.com.")
+    return host
+
+
+def find_plugin(*, organization: Organization, name_for_model: str, origin: str
+                ) -> Plugin | None:
+    if not name_for_model:
+        return None
+    return Plugin.objects.filter(organization=organization, name_for_model=name_for_model,
+                                 origin=origin).first()
+
+
+def next_version_number(plugin: Plugin) -> int:
+    Plugin.objects.select_for_update().filter(pk=plugin.pk).first()
+    current = plugin.versions.aggregate(top=Max("number"))["top"] or 0
+    return current + 1
+
+
+def requeue_version(*, version: PluginVersion, trigger: RunTrigger) -> ValidationRun:
+    return _queue_run(version, trigger)

@@ -1,0 +1,135 @@
+"""Web pages: the storefront (public) and the publisher's console (/o/<org>/plugins/…)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.tenancy import get_scoped_or_404, organization_view
+from plugins import registration, review, selectors
+from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
+from plugins.models import Plugin, PluginVersion, Stage, ValidationRun
+
+PROGRESS_STAGES = [Stage.FETCHING_MANIFEST, Stage.FETCHING_SPEC, Stage.CHECKING,
+                   Stage.CHECKING_LINKS, Stage.DONE]
+
+
+def storefront(request):
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    plugins = selectors.storefront_plugins(query=query)[:60]
+    return render(request, "plugins/storefront.html", {"plugins": plugins, "form": form,
+                                                        "query": query})
+
+
+def storefront_plugin(request, plugin_id: int):
+    plugin = selectors.published_plugin_or_404(plugin_id=plugin_id)
+    return render(request, "plugins/storefront_plugin.html",
+                  {"plugin": plugin, "spec": plugin.published_version.normalized or {}})
+
+
+@organization_view()
+def publisher_plugins(request):
+    plugins = selectors.publisher_plugins(organization=request.organization)
+    return render(request, "plugins/publisher_plugins.html", {"plugins": plugins})
+
+
+@organization_view(min_role=Role.DEVELOPER)
+def plugin_register(request):
+    form = RegisterPluginForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            submission = _submit(request, form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc.messages[0] if exc.messages else "Invalid submission.")
+        else:
+            if not submission.created:
+                messages.info(request, "These documents are already registered as "
+                                       f"{submission.version.label}.")
+            return redirect("validation-run", org_slug=request.organization.slug,
+                            run_id=submission.run.pk)
+    return render(request, "plugins/register.html", {"form": form})
+
+
+def _submit(request, data) -> registration.Submission:
+    if data.get("url"):
+        return registration.register_plugin_by_url(
+            organization=request.organization, url=data["url"], visibility=data["visibility"],
+            submitted_by=request.user)
+    return registration.register_plugin_by_upload(
+        organization=request.organization,
+        manifest=data["manifest"].read() if data.get("manifest") else None,
+        openapi=data["openapi"].read() if data.get("openapi") else None,
+        origin=data.get("origin", ""), visibility=data["visibility"], submitted_by=request.user)
+
+
+@organization_view()
+def plugin_detail(request, plugin_id: int):
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    versions = selectors.versions_of(plugin=plugin, include_unvalidated=True)
+    return render(request, "plugins/plugin_detail.html", {
+        "plugin": plugin, "versions": versions,
+        "visibility_form": VisibilityForm(initial={"visibility": plugin.visibility}),
+        "can_publish": request.actor.can(Role.DEVELOPER),
+    })
+
+
+@organization_view()
+def plugin_version(request, plugin_id: int, version_id: int):
+    version = get_scoped_or_404(PluginVersion.objects.select_related("plugin"),
+                                request.organization, pk=version_id, plugin_id=plugin_id)
+    run = selectors.latest_run(version=version)
+    return render(request, "plugins/version_detail.html", {
+        "plugin": version.plugin, "version": version, "run": run,
+        "findings": selectors.findings_by_severity(run=run) if run else {},
+        "operations": (version.normalized or {}).get("operations", []),
+        "can_publish": request.actor.can(Role.DEVELOPER),
+    })
+
+
+@require_POST
+@organization_view(min_role=Role.DEVELOPER)
+def plugin_submit_review(request, plugin_id: int, version_id: int):
+    version = get_scoped_or_404(PluginVersion.objects.select_related("plugin"),
+                                request.organization, pk=version_id, plugin_id=plugin_id)
+    try:
+        review.submit_for_review(plugin=version.plugin, version=version,
+                                 submitted_by=request.user)
+        messages.success(request, f"{version.label} was submitted for review.")
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
+
+
+@require_POST
+@organization_view(min_role=Role.DEVELOPER)
+def plugin_visibility(request, plugin_id: int):
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    form = VisibilityForm(request.POST)
+    if form.is_valid():
+        review.change_visibility(plugin=plugin, visibility=form.cleaned_data["visibility"])
+        messages.success(request, "Visibility updated.")
+    return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
+
+
+@organization_view()
+def validation_run(request, run_id: int):
+    run = get_scoped_or_404(ValidationRun.objects.select_related("version__plugin"),
+                            request.organization, pk=run_id)
+    context = {"run": run, "version": run.version, "plugin": run.version.plugin,
+               "stages": _stage_progress(run),
+               "findings": selectors.findings_by_severity(run=run) if run.is_finished else {}}
+    template = ("plugins/_run_progress.html" if request.htmx
+                else "plugins/validation_run.html")
+    return render(request, template, context)
+
+
+def _stage_progress(run: ValidationRun) -> list[dict]:
+    order = [s.value for s in PROGRESS_STAGES]
+    current = order.index(run.stage) if run.stage in order else -1
+    return [{"label": stage.label, "state": "done" if i < current or run.is_finished
+             else "current" if i == current else "todo"}
+            for i, stage in enumerate(PROGRESS_STAGES)]
