@@ -12,17 +12,26 @@ class ApiRootApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses=inline_serializer("ApiRoot", {
-        "schema": serializers.CharField(), "docs": serializers.CharField(),
-        "me": serializers.CharField(), "plugins": serializers.CharField(),
-    }))
+    @extend_schema(
+        responses=inline_serializer(
+            "ApiRoot",
+            {
+                "schema": serializers.CharField(),
+                "docs": serializers.CharField(),
+                "me": serializers.CharField(),
+                "plugins": serializers.CharField(),
+            },
+        )
+    )
     def get(self, request):
         def link(name):
             return request.build_absolute_uri(reverse(name))
 
-        return Response({
-            "schema": link("api-schema"),
-            "docs": link("api-docs"),
-            "me": link("api-me"),
-            "plugins": link("api-plugins"),
-        })
+        return Response(
+            {
+                "schema": link("api-schema"),
+                "docs": link("api-docs"),
+                "me": link("api-me"),
+                "plugins": link("api-plugins"),
+            }
+        )

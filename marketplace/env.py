@@ -75,7 +75,9 @@ def env_url(name: str, schemes: set[str], default: str = "") -> str:
         raise ConfigurationError(name, f"is not a valid URL ({exc})") from None
     if parts.scheme not in schemes:
         allowed = ", ".join(sorted(schemes))
-        raise ConfigurationError(name, f"must use one of the schemes {allowed}, got {parts.scheme!r}")
+        raise ConfigurationError(
+            name, f"must use one of the schemes {allowed}, got {parts.scheme!r}"
+        )
     if not parts.hostname and parts.scheme not in {"sqlite"}:
         raise ConfigurationError(name, "has no host")
     return raw

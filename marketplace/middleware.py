@@ -24,8 +24,9 @@ class JsonErrorsForApiMiddleware:
             and response.status_code == 404
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            return JsonResponse({"error": {"code": "not_found", "message": "Not found."}},
-                                status=404)
+            return JsonResponse(
+                {"error": {"code": "not_found", "message": "Not found."}}, status=404
+            )
         return response
 
     def process_exception(self, request, exception):

@@ -33,7 +33,9 @@ TESTING = "pytest" in sys.modules or env_bool("TESTING", False)
 # outbound calls, a required SECRET_KEY, no DEBUG). Anything else is a laptop or a test run.
 ENVIRONMENT = env_str("ENVIRONMENT", "development")
 if ENVIRONMENT not in {"development", "production"}:
-    raise ConfigurationError("ENVIRONMENT", f"must be development or production, got {ENVIRONMENT!r}")
+    raise ConfigurationError(
+        "ENVIRONMENT", f"must be development or production, got {ENVIRONMENT!r}"
+    )
 DEVELOPMENT = ENVIRONMENT == "development"
 DEBUG = env_bool("DEBUG", DEVELOPMENT and not TESTING)
 
@@ -48,7 +50,9 @@ def _secret_key() -> str:
         raise ConfigurationError("SECRET_KEY", "is required when ENVIRONMENT=production")
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        warnings.warn(f"SECRET_KEY not set: generated a development key in {key_file}", stacklevel=1)
+        warnings.warn(
+            f"SECRET_KEY not set: generated a development key in {key_file}", stacklevel=1
+        )
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
@@ -58,7 +62,9 @@ SECRET_KEY = _secret_key()
 # Keys derived for separate purposes so that a leak of one never unlocks another.
 TOKEN_HMAC_KEY = env_str("TOKEN_HMAC_KEY") or SECRET_KEY
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEVELOPMENT else "")
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEVELOPMENT else ""
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", f"http://localhost:{env_int('PORT', 8000)}")
 SITE_NAME = env_str("SITE_NAME", "Plugin Marketplace")
@@ -120,8 +126,9 @@ TEMPLATES = [
 # Tests always run on PostgreSQL and Redis (the defaults below are the ones every machine has).
 _TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/marketplace"
 _TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
-DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "sqlite"},
-                       _TEST_DATABASE_URL if TESTING else "")
+DATABASE_URL = env_url(
+    "DATABASE_URL", {"postgres", "postgresql", "sqlite"}, _TEST_DATABASE_URL if TESTING else ""
+)
 if DATABASE_URL:
     try:
         _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
@@ -140,13 +147,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: Celery broker and cache ---------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", {"redis", "rediss"}, _TEST_REDIS_URL if TESTING else "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(DATA_DIR / "cache")}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
     _queue_dir = DATA_DIR / "broker"
     for _sub in ("out", "processed"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -177,8 +189,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -198,7 +212,8 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEVELOPMENT else "https"
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEVELOPMENT
+    "django.core.mail.backends.console.EmailBackend"
+    if DEVELOPMENT
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -220,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Register and validate AI plugins; look up what an organization has installed.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -234,9 +251,11 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
-                    if not DEVELOPMENT else
-                    "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEVELOPMENT
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = DEVELOPMENT
 LANGUAGE_CODE = "en-us"
@@ -267,8 +286,12 @@ MARKETPLACE_OUTBOUND_ALLOWLIST = env_list(
     "127.0.0.1:8100-8199,localhost:8100-8199" if DEVELOPMENT else "",
 )
 MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMENT)
-MARKETPLACE_CORPUS_DIR = Path(env_str("MARKETPLACE_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus")))
-VALIDATION_RUN_STALE_AFTER = timedelta(seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30))
+MARKETPLACE_CORPUS_DIR = Path(
+    env_str("MARKETPLACE_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus"))
+)
+VALIDATION_RUN_STALE_AFTER = timedelta(
+    seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
+)
 
 LOGGING = {
     "version": 1,

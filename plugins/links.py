@@ -10,8 +10,14 @@ PAGE_PROBE_BYTES = 64 * 1024
 
 
 def _warning(code: str, pointer: str, message: str, hint: str = "") -> Finding:
-    return Finding(severity=Severity.WARNING, code=code, document="manifest", pointer=pointer,
-                   message=message, hint=hint)
+    return Finding(
+        severity=Severity.WARNING,
+        code=code,
+        document="manifest",
+        pointer=pointer,
+        message=message,
+        hint=hint,
+    )
 
 
 def check_links(plugin: dict) -> list[Finding]:
@@ -30,15 +36,29 @@ def _check_logo(url: str, pointer: str) -> list[Finding]:
     try:
         result = fetch(url, max_bytes=LOGO_MAX_BYTES, accept_content_types=IMAGE_TYPES)
     except FetchError as exc:
-        return [_warning(f"links.logo.{exc.code.removeprefix('outbound.')}", pointer,
-                         f"The logo could not be loaded: {exc.message}",
-                         "Serve a PNG or JPEG of at most 1 MiB over HTTPS.")]
+        return [
+            _warning(
+                f"links.logo.{exc.code.removeprefix('outbound.')}",
+                pointer,
+                f"The logo could not be loaded: {exc.message}",
+                "Serve a PNG or JPEG of at most 1 MiB over HTTPS.",
+            )
+        ]
     if result.status != 200:
-        return [_warning("links.logo.http_status", pointer,
-                         f"The logo URL returned HTTP {result.status}.")]
+        return [
+            _warning(
+                "links.logo.http_status", pointer, f"The logo URL returned HTTP {result.status}."
+            )
+        ]
     if result.content_type == "image/gif":
-        return [_warning("links.logo.gif", pointer, "The logo is a GIF.",
-                         "Use PNG or JPEG; 512×512 is suggested.")]
+        return [
+            _warning(
+                "links.logo.gif",
+                pointer,
+                "The logo is a GIF.",
+                "Use PNG or JPEG; 512x512 is suggested.",
+            )
+        ]
     return []
 
 
@@ -48,9 +68,19 @@ def _check_page(url: str, pointer: str) -> list[Finding]:
     except FetchError as exc:
         if exc.code == "outbound.too_large":
             return []  # it answered; we only probe
-        return [_warning(f"links.legal_info_url.{exc.code.removeprefix('outbound.')}", pointer,
-                         f"The legal information page could not be loaded: {exc.message}")]
+        return [
+            _warning(
+                f"links.legal_info_url.{exc.code.removeprefix('outbound.')}",
+                pointer,
+                f"The legal information page could not be loaded: {exc.message}",
+            )
+        ]
     if result.status >= 400:
-        return [_warning("links.legal_info_url.http_status", pointer,
-                         f"The legal information page returned HTTP {result.status}.")]
+        return [
+            _warning(
+                "links.legal_info_url.http_status",
+                pointer,
+                f"The legal information page returned HTTP {result.status}.",
+            )
+        ]
     return []

@@ -29,38 +29,51 @@ class ReviewState(models.TextChoices):
 
 
 class Plugin(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="plugins")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="plugins")
     slug = models.SlugField(max_length=60)
     name_for_model = models.CharField(max_length=100, blank=True)
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     logo_url = models.URLField(max_length=500, blank=True)
-    origin = models.CharField(max_length=255, blank=True,
-                              help_text="Host the plugin is served from; empty when unknown.")
-    source_url = models.URLField(max_length=1000, blank=True,
-                                 help_text="Where new versions are fetched from, if registered by URL.")
-    visibility = models.CharField(max_length=16, choices=Visibility.choices,
-                                  default=Visibility.PRIVATE)
-    review_state = models.CharField(max_length=16, choices=ReviewState.choices,
-                                    default=ReviewState.DRAFT)
+    origin = models.CharField(
+        max_length=255, blank=True, help_text="Host the plugin is served from; empty when unknown."
+    )
+    source_url = models.URLField(
+        max_length=1000,
+        blank=True,
+        help_text="Where new versions are fetched from, if registered by URL.",
+    )
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    review_state = models.CharField(
+        max_length=16, choices=ReviewState.choices, default=ReviewState.DRAFT
+    )
     review_reason = models.TextField(blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                    null=True, blank=True, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    candidate_version = models.ForeignKey("PluginVersion", on_delete=models.SET_NULL, null=True,
-                                          blank=True, related_name="+",
-                                          help_text="The version submitted for review.")
-    published_version = models.ForeignKey("PluginVersion", on_delete=models.SET_NULL, null=True,
-                                          blank=True, related_name="+")
+    candidate_version = models.ForeignKey(
+        "PluginVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The version submitted for review.",
+    )
+    published_version = models.ForeignKey(
+        "PluginVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     drift_detected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "slug"],
-                                    name="plugin_slug_unique_per_publisher"),
+            models.UniqueConstraint(
+                fields=["organization", "slug"], name="plugin_slug_unique_per_publisher"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "name_for_model", "origin"])]
         ordering = ["name"]
@@ -70,9 +83,11 @@ class Plugin(models.Model):
 
     @property
     def is_listed(self) -> bool:
-        return (self.visibility == Visibility.PUBLIC
-                and self.review_state == ReviewState.APPROVED
-                and self.published_version_id is not None)
+        return (
+            self.visibility == Visibility.PUBLIC
+            and self.review_state == ReviewState.APPROVED
+            and self.published_version_id is not None
+        )
 
 
 class SourceKind(models.TextChoices):
@@ -88,17 +103,27 @@ class ValidationState(models.TextChoices):
 
 
 # Fields of a version that may never change once it has been validated.
-FROZEN_VERSION_FIELDS = ("raw_manifest", "raw_openapi", "content_sha256", "normalized",
-                         "normalized_openapi", "bundled_refs", "manifest_url", "openapi_url",
-                         "origin")
+FROZEN_VERSION_FIELDS = (
+    "raw_manifest",
+    "raw_openapi",
+    "content_sha256",
+    "normalized",
+    "normalized_openapi",
+    "bundled_refs",
+    "manifest_url",
+    "openapi_url",
+    "origin",
+)
 
 
 class PluginVersion(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="plugin_versions")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="plugin_versions"
+    )
     plugin = models.ForeignKey(Plugin, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField(null=True, blank=True,
-                                         help_text="Assigned once the content is known.")
+    number = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Assigned once the content is known."
+    )
     source_kind = models.CharField(max_length=16, choices=SourceKind.choices)
     manifest_url = models.URLField(max_length=1000, blank=True)
     openapi_url = models.URLField(max_length=1000, blank=True)
@@ -107,35 +132,39 @@ class PluginVersion(models.Model):
     raw_openapi = models.BinaryField(null=True, blank=True)
     manifest_content_type = models.CharField(max_length=100, blank=True)
     openapi_content_type = models.CharField(max_length=100, blank=True)
-    bundled_refs = models.JSONField(default=dict, blank=True,
-                                    help_text="Same-domain remote $ref documents, by URL.")
+    bundled_refs = models.JSONField(
+        default=dict, blank=True, help_text="Same-domain remote $ref documents, by URL."
+    )
     content_sha256 = models.CharField(max_length=64, blank=True)
     normalized = models.JSONField(null=True, blank=True)
     normalized_openapi = models.JSONField(null=True, blank=True)
-    diff = models.JSONField(null=True, blank=True,
-                            help_text="Operations added, removed and changed since the previous version.")
-    validation_state = models.CharField(max_length=16, choices=ValidationState.choices,
-                                        default=ValidationState.PENDING)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                     null=True, blank=True, related_name="+")
+    diff = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Operations added, removed and changed since the previous version.",
+    )
+    validation_state = models.CharField(
+        max_length=16, choices=ValidationState.choices, default=ValidationState.PENDING
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["plugin", "number"], name="version_number_unique"),
-            models.UniqueConstraint(fields=["plugin", "content_sha256"],
-                                    condition=~Q(content_sha256=""),
-                                    name="identical_content_is_one_version"),
+            models.UniqueConstraint(
+                fields=["plugin", "content_sha256"],
+                condition=~Q(content_sha256=""),
+                name="identical_content_is_one_version",
+            ),
         ]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.plugin} v{self.number or '?'}"
-
-    @property
-    def label(self) -> str:
-        return f"v{self.number}" if self.number else "pending"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -143,8 +172,11 @@ class PluginVersion(models.Model):
         super().save(*args, **kwargs)
 
     def _refuse_changes_once_validated(self) -> None:
-        stored = (PluginVersion.objects.filter(pk=self.pk)
-                  .values("validated_at", *FROZEN_VERSION_FIELDS).first())
+        stored = (
+            PluginVersion.objects.filter(pk=self.pk)
+            .values("validated_at", *FROZEN_VERSION_FIELDS)
+            .first()
+        )
         if stored is None or stored["validated_at"] is None:
             return
         for field in FROZEN_VERSION_FIELDS:
@@ -156,6 +188,10 @@ class PluginVersion(models.Model):
                 before = bytes(before)
             if current != before:
                 raise ValidationError(f"A validated version is immutable ({field} changed).")
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}" if self.number else "pending"
 
 
 class RunStatus(models.TextChoices):
@@ -185,17 +221,21 @@ class RunTrigger(models.TextChoices):
 
 
 class ValidationRun(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="validation_runs")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="validation_runs"
+    )
     version = models.ForeignKey(PluginVersion, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.QUEUED)
-    trigger = models.CharField(max_length=16, choices=RunTrigger.choices,
-                               default=RunTrigger.SUBMISSION)
+    trigger = models.CharField(
+        max_length=16, choices=RunTrigger.choices, default=RunTrigger.SUBMISSION
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     stage_timings = models.JSONField(default=dict, blank=True)
     summary = models.CharField(max_length=300, blank=True)
-    drift = models.BooleanField(default=False, help_text="The live documents differ from the version.")
+    drift = models.BooleanField(
+        default=False, help_text="The live documents differ from the version."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -47,13 +47,13 @@ class SubmissionRejected(ValidationError):
 
 def classify_url(url: str) -> tuple[SourceKind, str]:
     """(kind, url to fetch): a bare domain or a manifest path means the OpenAI manifest."""
-    from plugins.outbound import FetchError, check_url_syntax
+    from plugins.outbound import FetchError, precheck_url
 
     candidate = url.strip()
     if "://" not in candidate and candidate and not candidate.startswith("/"):
         candidate = f"https://{candidate}"
     try:
-        check_url_syntax(candidate)
+        precheck_url(candidate)
     except FetchError as exc:
         raise SubmissionRejected(exc.code, exc.message) from None
     parts = urlsplit(candidate)
@@ -64,12 +64,16 @@ def classify_url(url: str) -> tuple[SourceKind, str]:
     return SourceKind.OPENAPI_URL, candidate
 
 
-def content_sha256(*, manifest: bytes | None, openapi: bytes | None, origin: str,
-                   bundled_refs: dict[str, str] | None = None) -> str:
+def content_sha256(
+    *,
+    manifest: bytes | None,
+    openapi: bytes | None,
+    origin: str,
+    bundled_refs: dict[str, str] | None = None,
+) -> str:
     """A digest of everything validation depends on, framed so fields can't run together."""
     digest = hashlib.sha256()
-    for label, value in (("manifest", manifest), ("openapi", openapi),
-                         ("origin", origin.encode())):
+    for label, value in (("manifest", manifest), ("openapi", openapi), ("origin", origin.encode())):
         digest.update(label.encode() + b"\0")
         if value is None:
             digest.update(b"-\0")
@@ -93,34 +97,45 @@ def _check_visibility(visibility: str) -> Visibility:
     try:
         return Visibility(visibility)
     except ValueError:
-        raise SubmissionRejected("submission.visibility.invalid",
-                                 "visibility must be public, private or unlisted.") from None
+        raise SubmissionRejected(
+            "submission.visibility.invalid", "visibility must be public, private or unlisted."
+        ) from None
 
 
-def _queue_run(version: PluginVersion, trigger: RunTrigger = RunTrigger.SUBMISSION
-               ) -> ValidationRun:
+def _queue_run(
+    version: PluginVersion, trigger: RunTrigger = RunTrigger.SUBMISSION
+) -> ValidationRun:
     from plugins.tasks import enqueue_validation
 
-    run = ValidationRun.objects.create(organization=version.organization, version=version,
-                                       trigger=trigger)
+    run = ValidationRun.objects.create(
+        organization=version.organization, version=version, trigger=trigger
+    )
     enqueue_validation(run)
     return run
 
 
 @transaction.atomic
-def register_plugin_by_url(*, organization: Organization, url: str, visibility: str,
-                           submitted_by: User | None) -> Submission:
+def register_plugin_by_url(
+    *, organization: Organization, url: str, visibility: str, submitted_by: User | None
+) -> Submission:
     visibility = _check_visibility(visibility)
     kind, fetch_url = classify_url(url)
     host = urlsplit(fetch_url).hostname or ""
     plugin = Plugin.objects.filter(organization=organization, source_url=fetch_url).first()
     if plugin is None:
         plugin = Plugin.objects.create(
-            organization=organization, slug=_unique_plugin_slug(organization, host),
-            name=host, origin=host, source_url=fetch_url, visibility=visibility,
+            organization=organization,
+            slug=_unique_plugin_slug(organization, host),
+            name=host,
+            origin=host,
+            source_url=fetch_url,
+            visibility=visibility,
         )
     version = PluginVersion.objects.create(
-        organization=organization, plugin=plugin, source_kind=kind, origin=host,
+        organization=organization,
+        plugin=plugin,
+        source_kind=kind,
+        origin=host,
         manifest_url=fetch_url if kind == SourceKind.MANIFEST_URL else "",
         openapi_url=fetch_url if kind == SourceKind.OPENAPI_URL else "",
         submitted_by=submitted_by,
@@ -129,19 +144,27 @@ def register_plugin_by_url(*, organization: Organization, url: str, visibility: 
 
 
 @transaction.atomic
-def register_plugin_by_upload(*, organization: Organization, manifest: bytes | None,
-                              openapi: bytes | None, origin: str, visibility: str,
-                              submitted_by: User | None) -> Submission:
+def register_plugin_by_upload(
+    *,
+    organization: Organization,
+    manifest: bytes | None,
+    openapi: bytes | None,
+    origin: str,
+    visibility: str,
+    submitted_by: User | None,
+) -> Submission:
     from plugins.identity import identify_documents
 
     visibility = _check_visibility(visibility)
     if not manifest and not openapi:
-        raise SubmissionRejected("submission.documents.missing",
-                                 "Upload a manifest, an OpenAPI document, or both.")
+        raise SubmissionRejected(
+            "submission.documents.missing", "Upload a manifest, an OpenAPI document, or both."
+        )
     origin = normalize_origin(origin)
     identity = identify_documents(manifest=manifest, openapi=openapi)
-    plugin = find_plugin(organization=organization, name_for_model=identity.name_for_model,
-                         origin=origin)
+    plugin = find_plugin(
+        organization=organization, name_for_model=identity.name_for_model, origin=origin
+    )
     sha = content_sha256(manifest=manifest, openapi=openapi, origin=origin)
     if plugin is not None:
         existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
@@ -153,12 +176,20 @@ def register_plugin_by_upload(*, organization: Organization, manifest: bytes | N
             organization=organization,
             slug=_unique_plugin_slug(organization, identity.name_for_model or origin or "plugin"),
             name=identity.display_name or identity.name_for_model or origin or "Untitled plugin",
-            name_for_model=identity.name_for_model, origin=origin, visibility=visibility,
+            name_for_model=identity.name_for_model,
+            origin=origin,
+            visibility=visibility,
         )
     version = PluginVersion.objects.create(
-        organization=organization, plugin=plugin, source_kind=SourceKind.UPLOAD, origin=origin,
-        raw_manifest=manifest or None, raw_openapi=openapi or None, content_sha256=sha,
-        number=next_version_number(plugin), submitted_by=submitted_by,
+        organization=organization,
+        plugin=plugin,
+        source_kind=SourceKind.UPLOAD,
+        origin=origin,
+        raw_manifest=manifest or None,
+        raw_openapi=openapi or None,
+        content_sha256=sha,
+        number=next_version_number(plugin),
+        submitted_by=submitted_by,
     )
     return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
 
@@ -170,17 +201,18 @@ def normalize_origin(origin: str) -> str:
         return ""
     host = urlsplit(value if "://" in value else f"https://{value}").hostname or ""
     if not host or any(ch in host for ch in "/\\@ "):
-        raise SubmissionRejected("submission.origin.invalid",
-                                 "origin must be a host name such as api.example.com.")
+        raise SubmissionRejected(
+            "submission.origin.invalid", "origin must be a host name such as api.example.com."
+        )
     return host
 
 
-def find_plugin(*, organization: Organization, name_for_model: str, origin: str
-                ) -> Plugin | None:
+def find_plugin(*, organization: Organization, name_for_model: str, origin: str) -> Plugin | None:
     if not name_for_model:
         return None
-    return Plugin.objects.filter(organization=organization, name_for_model=name_for_model,
-                                 origin=origin).first()
+    return Plugin.objects.filter(
+        organization=organization, name_for_model=name_for_model, origin=origin
+    ).first()
 
 
 def next_version_number(plugin: Plugin) -> int:

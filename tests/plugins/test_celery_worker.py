@@ -22,8 +22,9 @@ DEMO = Path(__file__).resolve().parents[2] / "marketplace" / "demo"
 def redis_worker():
     assert celery_app.conf.broker_url.startswith("redis://")
     celery_app.control.purge()
-    with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10
+    ) as worker:
         yield worker
 
 
@@ -40,9 +41,13 @@ def wait_until_finished(run: ValidationRun, seconds: float = 30) -> ValidationRu
 @pytest.mark.django_db(transaction=True)
 def test_it_validates_an_upload_in_a_real_worker(redis_worker, acme, alice):
     submission = register_plugin_by_upload(
-        organization=acme, manifest=(DEMO / "todo-manifest.json").read_bytes(),
-        openapi=(DEMO / "todo-openapi.yaml").read_bytes(), origin="todo.demo.example",
-        visibility="private", submitted_by=alice)
+        organization=acme,
+        manifest=(DEMO / "todo-manifest.json").read_bytes(),
+        openapi=(DEMO / "todo-openapi.yaml").read_bytes(),
+        origin="todo.demo.example",
+        visibility="private",
+        submitted_by=alice,
+    )
 
     run = wait_until_finished(submission.run)
 
@@ -56,15 +61,21 @@ def test_it_validates_an_upload_in_a_real_worker(redis_worker, acme, alice):
 
 
 @pytest.mark.django_db
-def test_it_marks_a_run_abandoned_by_a_dead_worker_as_error_and_requeues(acme, alice,
-                                                                         django_capture_on_commit_callbacks):
+def test_it_marks_a_run_abandoned_by_a_dead_worker_as_error_and_requeues(
+    acme, alice, django_capture_on_commit_callbacks
+):
     submission = register_plugin_by_upload(
-        organization=acme, manifest=(DEMO / "todo-manifest.json").read_bytes(),
-        openapi=(DEMO / "todo-openapi.yaml").read_bytes(), origin="todo.demo.example",
-        visibility="private", submitted_by=alice)
+        organization=acme,
+        manifest=(DEMO / "todo-manifest.json").read_bytes(),
+        openapi=(DEMO / "todo-openapi.yaml").read_bytes(),
+        origin="todo.demo.example",
+        visibility="private",
+        submitted_by=alice,
+    )
     long_ago = timezone.now() - timedelta(hours=1)
     ValidationRun.objects.filter(pk=submission.run.pk).update(
-        status=RunStatus.RUNNING, stage="checking", heartbeat_at=long_ago, started_at=long_ago)
+        status=RunStatus.RUNNING, stage="checking", heartbeat_at=long_ago, started_at=long_ago
+    )
 
     with django_capture_on_commit_callbacks() as callbacks:
         reaped = reap_stale_validation_runs()
@@ -82,10 +93,16 @@ def test_it_marks_a_run_abandoned_by_a_dead_worker_as_error_and_requeues(acme, a
 @pytest.mark.django_db
 def test_it_leaves_live_runs_alone(acme, alice):
     submission = register_plugin_by_upload(
-        organization=acme, manifest=None, openapi=(DEMO / "data-query-openapi.json").read_bytes(),
-        origin="data.acme.demo.example", visibility="private", submitted_by=alice)
+        organization=acme,
+        manifest=None,
+        openapi=(DEMO / "data-query-openapi.json").read_bytes(),
+        origin="data.acme.demo.example",
+        visibility="private",
+        submitted_by=alice,
+    )
     ValidationRun.objects.filter(pk=submission.run.pk).update(
-        status=RunStatus.RUNNING, heartbeat_at=timezone.now())
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now()
+    )
 
     assert reap_stale_validation_runs() == 0
     submission.run.refresh_from_db()

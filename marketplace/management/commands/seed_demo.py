@@ -27,12 +27,14 @@ class Command(BaseCommand):
             alice = self._user(OWNER, "Alice Owner")
             bob = self._user(DEVELOPER, "Bob Developer")
             acme = Organization.objects.filter(slug="acme").first() or create_organization(
-                name="Acme Corp", slug="acme", owner=alice)
-            Membership.objects.get_or_create(organization=acme, user=bob,
-                                             defaults={"role": Role.DEVELOPER})
+                name="Acme Corp", slug="acme", owner=alice
+            )
+            Membership.objects.get_or_create(
+                organization=acme, user=bob, defaults={"role": Role.DEVELOPER}
+            )
         self._plugins(acme, alice, operator)
         self.stdout.write("")
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         self.stdout.write(f"  {OPERATOR:<28} operator (staff, admin console at /admin/)")
         self.stdout.write(f"  {OWNER:<28} owner of Acme Corp")
         self.stdout.write(f"  {DEVELOPER:<28} developer at Acme Corp")
@@ -53,20 +55,30 @@ class Command(BaseCommand):
         from plugins.registration import register_plugin_by_upload
 
         todo = register_plugin_by_upload(
-            organization=acme, manifest=(DEMO_DIR / "todo-manifest.json").read_bytes(),
-            openapi=(DEMO_DIR / "todo-openapi.yaml").read_bytes(), origin="todo.demo.example",
-            visibility="public", submitted_by=alice)
+            organization=acme,
+            manifest=(DEMO_DIR / "todo-manifest.json").read_bytes(),
+            openapi=(DEMO_DIR / "todo-openapi.yaml").read_bytes(),
+            origin="todo.demo.example",
+            visibility="public",
+            submitted_by=alice,
+        )
         data = register_plugin_by_upload(
-            organization=acme, manifest=None,
+            organization=acme,
+            manifest=None,
             openapi=(DEMO_DIR / "data-query-openapi.json").read_bytes(),
-            origin="data.acme.demo.example", visibility="private", submitted_by=alice)
+            origin="data.acme.demo.example",
+            visibility="private",
+            submitted_by=alice,
+        )
         for submission in (todo, data):
             if not submission.run.is_finished:
                 execute_run(submission.run.pk)
         todo.version.refresh_from_db()
         plugin = todo.plugin
         plugin.refresh_from_db()
-        if (plugin.review_state == ReviewState.DRAFT
-                and todo.version.validation_state == ValidationState.PASSED):
+        if (
+            plugin.review_state == ReviewState.DRAFT
+            and todo.version.validation_state == ValidationState.PASSED
+        ):
             review.submit_for_review(plugin=plugin, version=todo.version, submitted_by=alice)
             review.approve_plugin(plugin=plugin, reviewer=operator)

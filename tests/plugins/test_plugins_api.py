@@ -1,0 +1,151 @@
+"""The plugins REST API, as scripted clients use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from plugins import review
+from plugins.models import Plugin, ValidationRun
+from plugins.pipeline import execute_run
+from plugins.registration import register_plugin_by_upload
+from tests.plugins.conftest import serve_todo_plugin
+
+pytestmark = pytest.mark.django_db
+DEMO = Path(__file__).resolve().parents[2] / "marketplace" / "demo"
+
+
+def upload_todo(org, user, visibility="private"):
+    submission = register_plugin_by_upload(
+        organization=org,
+        manifest=(DEMO / "todo-manifest.json").read_bytes(),
+        openapi=(DEMO / "todo-openapi.yaml").read_bytes(),
+        origin="todo.demo.example",
+        visibility=visibility,
+        submitted_by=user,
+    )
+    execute_run(submission.run.pk)
+    return submission
+
+
+def publish(submission, operator):
+    plugin = Plugin.objects.get(pk=submission.plugin.pk)
+    review.submit_for_review(plugin=plugin, version=submission.version, submitted_by=operator)
+    review.approve_plugin(plugin=plugin, reviewer=operator)
+
+
+def test_it_accepts_a_url_and_answers_202_with_the_run(alice_api, plugin_server):
+    serve_todo_plugin(plugin_server)
+
+    response = alice_api.post(
+        "/api/v1/plugins/",
+        {"url": plugin_server.url("/"), "visibility": "public"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 202
+    body = response.json()
+    assert set(body) == {"id", "created", "version", "validation"}
+    assert body["validation"]["status"] == "queued"
+    assert body["validation"]["url"].endswith(
+        f"/api/v1/validation-runs/{body['validation']['id']}/"
+    )
+    assert Plugin.objects.get(pk=body["id"]).visibility == "public"
+
+
+def test_it_accepts_an_upload(alice_api):
+    response = alice_api.post(
+        "/api/v1/plugins/",
+        {
+            "manifest": SimpleUploadedFile(
+                "ai-plugin.json", (DEMO / "todo-manifest.json").read_bytes()
+            ),
+            "openapi": SimpleUploadedFile(
+                "openapi.yaml", (DEMO / "todo-openapi.yaml").read_bytes()
+            ),
+            "origin": "todo.demo.example",
+            "visibility": "private",
+        },
+    )
+
+    assert response.status_code == 202
+    assert response.json()["version"]["number"] == 1
+
+
+def test_it_reports_a_run_with_its_findings(alice_api, acme, alice):
+    submission = upload_todo(acme, alice)
+
+    response = alice_api.get(f"/api/v1/validation-runs/{submission.run.pk}/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "passed"
+    assert body["stage"] == "done"
+    for finding in body["findings"]:
+        assert set(finding) == {"severity", "code", "document", "pointer", "message", "hint"}
+
+
+def test_it_refuses_an_ssrf_url_with_a_specific_code(alice_api):
+    response = alice_api.post(
+        "/api/v1/plugins/", {"url": "http://169.254.169.254/"}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "outbound.address_blocked"
+    assert not ValidationRun.objects.exists()
+
+
+def test_it_refuses_a_member_below_developer(api_as, acme, bob):
+    response = api_as(bob, acme).post(
+        "/api/v1/plugins/", {"url": "https://example.com"}, content_type="application/json"
+    )
+    assert response.status_code == 403
+
+
+def test_it_lists_published_plugins_and_the_callers_own(
+    alice_api, charlie_api, acme, alice, globex, charlie
+):
+    published = upload_todo(globex, charlie, visibility="public")
+    publish(published, charlie)
+    own_private = upload_todo(acme, alice)
+
+    names = {p["id"] for p in alice_api.get("/api/v1/plugins/").json()}
+    assert names == {published.plugin.pk, own_private.plugin.pk}
+    assert [p["id"] for p in charlie_api.get("/api/v1/plugins/").json()] == [published.plugin.pk]
+    assert alice_api.get("/api/v1/plugins/?q=nothing-like-this").json() == []
+
+
+def test_it_hides_another_organizations_unpublished_plugin(charlie_api, acme, alice):
+    private = upload_todo(acme, alice)
+
+    for path in (
+        f"/api/v1/plugins/{private.plugin.pk}/",
+        f"/api/v1/plugins/{private.plugin.pk}/versions/",
+        f"/api/v1/validation-runs/{private.run.pk}/",
+    ):
+        response = charlie_api.get(path)
+        assert response.status_code == 404
+        assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+
+
+def test_it_shows_only_the_published_version_to_others(alice_api, charlie_api, globex, charlie):
+    published = upload_todo(globex, charlie, visibility="public")
+    publish(published, charlie)
+
+    versions = alice_api.get(f"/api/v1/plugins/{published.plugin.pk}/versions/").json()
+
+    assert [v["id"] for v in versions] == [published.version.pk]
+    detail = alice_api.get(f"/api/v1/plugins/{published.plugin.pk}/").json()
+    assert detail["published_version"]["operations"] == ["getTodos", "addTodo"]
+
+
+def test_it_documents_the_plugin_endpoints_in_the_schema(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    assert {
+        "/api/v1/plugins/",
+        "/api/v1/plugins/{plugin_id}/",
+        "/api/v1/plugins/{plugin_id}/versions/",
+        "/api/v1/validation-runs/{run_id}/",
+    } <= set(schema["paths"])

@@ -1,0 +1,148 @@
+"""The publisher console and the storefront, as a person uses them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import Membership, Role
+from plugins.models import Plugin, ReviewState, ValidationRun
+from plugins.pipeline import execute_run
+
+pytestmark = pytest.mark.django_db
+DEMO = Path(__file__).resolve().parents[2] / "marketplace" / "demo"
+
+
+@pytest.fixture
+def alice_web(client, alice, acme):
+    client.force_login(alice)
+    return client
+
+
+def upload_through_the_form(web, visibility="public"):
+    return web.post(
+        "/o/acme/plugins/new/",
+        {
+            "manifest": SimpleUploadedFile(
+                "ai-plugin.json", (DEMO / "todo-manifest.json").read_bytes()
+            ),
+            "openapi": SimpleUploadedFile(
+                "openapi.yaml", (DEMO / "todo-openapi.yaml").read_bytes()
+            ),
+            "origin": "todo.demo.example",
+            "visibility": visibility,
+        },
+    )
+
+
+def test_it_registers_by_upload_and_shows_live_progress(alice_web):
+    response = upload_through_the_form(alice_web)
+
+    run = ValidationRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/o/acme/validation-runs/{run.pk}/"
+    page = alice_web.get(response["Location"]).content.decode()
+    assert "Queued" in page
+    assert 'hx-trigger="every 1s"' in page
+
+    execute_run(run.pk)
+    partial = alice_web.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial
+    assert "Passed" in partial
+    assert "hx-trigger" not in partial  # polling stops once the run is finished
+
+
+def test_it_refuses_a_form_with_both_url_and_files(alice_web):
+    response = alice_web.post(
+        "/o/acme/plugins/new/",
+        {
+            "url": "https://example.com",
+            "openapi": SimpleUploadedFile("openapi.json", b"{}"),
+            "visibility": "private",
+        },
+    )
+    assert response.status_code == 200
+    assert "either a URL or uploaded documents" in response.content.decode()
+    assert not Plugin.objects.exists()
+
+
+def test_it_shows_the_report_grouped_by_severity(alice_web):
+    alice_web.post(
+        "/o/acme/plugins/new/",
+        {
+            "openapi": SimpleUploadedFile("openapi.json", b'{"openapi": "3.0.0", "paths": {}}'),
+            "origin": "",
+            "visibility": "private",
+        },
+    )
+    run = ValidationRun.objects.get()
+    execute_run(run.pk)
+
+    page = alice_web.get(f"/o/acme/plugins/{run.version.plugin_id}/versions/{run.version_id}/")
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Errors (" in text
+    assert run.findings.filter(severity="error").first().code in text
+
+
+def test_it_publishes_after_submission_and_operator_approval(alice_web, alice, client):
+    upload_through_the_form(alice_web)
+    run = ValidationRun.objects.get()
+    execute_run(run.pk)
+    plugin = run.version.plugin
+
+    alice_web.post(f"/o/acme/plugins/{plugin.pk}/versions/{run.version_id}/submit/")
+    plugin.refresh_from_db()
+    assert plugin.review_state == ReviewState.PENDING
+    assert alice_web.get("/plugins/").content.decode().count(plugin.name) == 0
+
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    queue = alice_web.get("/admin/plugins/pluginawaitingreview/")
+    assert plugin.name in queue.content.decode()
+    alice_web.post(
+        "/admin/plugins/pluginawaitingreview/",
+        {"action": "approve", "_selected_action": [plugin.pk]},
+    )
+    plugin.refresh_from_db()
+    assert plugin.review_state == ReviewState.APPROVED
+    assert plugin.published_version_id == run.version_id
+
+    client.logout()
+    storefront = client.get("/plugins/?q=todo").content.decode()
+    assert plugin.name in storefront
+    detail = client.get(f"/plugins/{plugin.pk}/").content.decode()
+    assert "getTodos" in detail
+
+
+def test_an_operator_rejects_with_a_reason(alice_web, alice):
+    upload_through_the_form(alice_web)
+    run = ValidationRun.objects.get()
+    execute_run(run.pk)
+    plugin = run.version.plugin
+    alice_web.post(f"/o/acme/plugins/{plugin.pk}/versions/{run.version_id}/submit/")
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+
+    alice_web.post(
+        "/admin/plugins/pluginawaitingreview/",
+        {
+            "action": "reject",
+            "_selected_action": [plugin.pk],
+            "apply": "1",
+            "reason": "The legal page is empty.",
+        },
+    )
+
+    plugin.refresh_from_db()
+    assert plugin.review_state == ReviewState.REJECTED
+    assert "legal page is empty" in alice_web.get(f"/o/acme/plugins/{plugin.pk}/").content.decode()
+
+
+def test_a_member_cannot_register(client, bob, acme):
+    client.force_login(bob)
+    assert Membership.objects.get(user=bob).role == Role.MEMBER
+    assert client.get("/o/acme/plugins/new/").status_code == 403
