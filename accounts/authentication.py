@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from accounts.models import ApiCredential, CredentialKind, Membership, Role
 from accounts.actors import Actor
+from accounts.models import ApiCredential, CredentialKind, Membership, Role
 from accounts.tokens import prefix_of, secrets_match
 
 # Writing last_used_at on every request would make each GET a write: once a minute is enough.
@@ -60,8 +60,9 @@ def actor_for_token(token: str) -> Actor | None:
     else:
         role = Role(credential.role)
     _touch(credential)
-    return Actor(organization=credential.organization, role=role, user=credential.user,
-                 credential=credential)
+    return Actor(
+        organization=credential.organization, role=role, user=credential.user, credential=credential
+    )
 
 
 def _touch(credential: ApiCredential) -> None:

@@ -89,10 +89,12 @@ class Organization(models.Model):
 
 
 class Membership(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -113,22 +115,26 @@ class Membership(models.Model):
 class Invitation(models.Model):
     """An emailed invitation; the link carries a secret whose HMAC is stored here."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="invitations")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
     email = models.EmailField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     secret_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "email"],
-                                    condition=Q(accepted_at__isnull=True),
-                                    name="one_open_invitation_per_email"),
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=Q(accepted_at__isnull=True),
+                name="one_open_invitation_per_email",
+            ),
         ]
         ordering = ["-created_at"]
 
@@ -154,18 +160,34 @@ class ApiCredential(models.Model):
     """
 
     kind = models.CharField(max_length=16, choices=CredentialKind.choices)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="api_credentials")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True,
-                             blank=True, related_name="api_credentials",
-                             help_text="The user a personal access token acts as.")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER,
-                            help_text="The role an organization API key acts with.")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_credentials"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_credentials",
+        help_text="The user a personal access token acts as.",
+    )
+    role = models.CharField(
+        max_length=16,
+        choices=Role.choices,
+        default=Role.MEMBER,
+        help_text="The role an organization API key acts with.",
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=24, unique=True)
     secret_hash = models.CharField(max_length=64)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for keys issued by an operator (manage.py issue_token).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -174,8 +196,10 @@ class ApiCredential(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(Q(kind="personal", user__isnull=False)
-                           | Q(kind="organization", user__isnull=True)),
+                condition=(
+                    Q(kind="personal", user__isnull=False)
+                    | Q(kind="organization", user__isnull=True)
+                ),
                 name="personal_tokens_have_a_user",
             ),
         ]

@@ -8,14 +8,18 @@ from accounts.models import ApiCredential, Invitation, Membership, Organization
 
 
 def memberships_of(*, user) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("organization").order_by(
-        "-organization__is_personal", "organization__name"
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("-organization__is_personal", "organization__name")
     )
 
 
 def members_of(*, organization: Organization) -> QuerySet[Membership]:
-    return Membership.objects.filter(organization=organization).select_related("user").order_by(
-        "user__email"
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email")
     )
 
 

@@ -37,10 +37,10 @@ def _unique_slug(base: str) -> str:
 
 
 @transaction.atomic
-def create_organization(*, name: str, owner: User, slug: str | None = None,
-                        is_personal: bool = False) -> Organization:
-    organization = Organization(name=name, slug=slug or _unique_slug(name),
-                                is_personal=is_personal)
+def create_organization(
+    *, name: str, owner: User, slug: str | None = None, is_personal: bool = False
+) -> Organization:
+    organization = Organization(name=name, slug=slug or _unique_slug(name), is_personal=is_personal)
     organization.full_clean()
     organization.save()
     Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
@@ -52,13 +52,18 @@ def create_personal_organization(*, user: User) -> Organization:
     if existing:
         return existing
     local_part = user.email.split("@")[0]
-    return create_organization(name=f"{local_part}'s workspace", owner=user, is_personal=True,
-                               slug=_unique_slug(local_part))
+    return create_organization(
+        name=f"{local_part}'s workspace",
+        owner=user,
+        is_personal=True,
+        slug=_unique_slug(local_part),
+    )
 
 
 @transaction.atomic
-def create_user(*, email: str, password: str | None = None, name: str = "",
-                verified: bool = False) -> User:
+def create_user(
+    *, email: str, password: str | None = None, name: str = "", verified: bool = False
+) -> User:
     """A user with a personal organization (the path the signup form takes, for scripts)."""
     from allauth.account.models import EmailAddress
 
@@ -116,28 +121,41 @@ def remove_member(*, membership: Membership, removed_by: User) -> None:
 
 
 @transaction.atomic
-def invite_member(*, organization: Organization, email: str, role: Role | str,
-                  invited_by: User) -> tuple[Invitation, str]:
+def invite_member(
+    *, organization: Organization, email: str, role: Role | str, invited_by: User
+) -> tuple[Invitation, str]:
     """An invitation and the secret for its link (shown to nobody but the invitee's email)."""
     role = Role(role)
     email = email.strip().lower()
     _check_actor_may_grant(organization, invited_by, role, None)
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise ValidationError(f"{email} is already a member.")
-    Invitation.objects.filter(organization=organization, email=email,
-                              accepted_at__isnull=True).delete()
+    Invitation.objects.filter(
+        organization=organization, email=email, accepted_at__isnull=True
+    ).delete()
     secret = new_link_secret()
     invitation = Invitation.objects.create(
-        organization=organization, email=email, role=role, secret_hash=hash_secret(secret),
-        invited_by=invited_by, expires_at=timezone.now() + INVITATION_LIFETIME,
+        organization=organization,
+        email=email,
+        role=role,
+        secret_hash=hash_secret(secret),
+        invited_by=invited_by,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
     )
     return invitation, secret
 
 
+def revoke_invitation(*, invitation: Invitation) -> None:
+    """Withdraw an open invitation: its link stops working."""
+    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
+
+
 def find_open_invitation(*, secret: str) -> Invitation | None:
-    invitation = Invitation.objects.select_related("organization").filter(
-        secret_hash=hash_secret(secret)
-    ).first()
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(secret_hash=hash_secret(secret))
+        .first()
+    )
     if invitation is None or not invitation.is_open:
         return None
     return invitation
@@ -159,29 +177,54 @@ def accept_invitation(*, secret: str, user: User) -> Membership:
 
 
 @transaction.atomic
-def issue_credential(*, organization: Organization, kind: CredentialKind | str, name: str,
-                     created_by: User | None, user: User | None = None,
-                     role: Role | str = Role.MEMBER,
-                     expires_at: datetime | None = None) -> tuple[ApiCredential, str]:
+def issue_credential(
+    *,
+    organization: Organization,
+    kind: CredentialKind | str,
+    name: str,
+    created_by: User | None,
+    user: User | None = None,
+    role: Role | str = Role.MEMBER,
+    expires_at: datetime | None = None,
+) -> tuple[ApiCredential, str]:
     """A new API credential and its token. The token is returned once and never stored."""
     kind = CredentialKind(kind)
     if kind == CredentialKind.PERSONAL:
-        if user is None or not Membership.objects.filter(organization=organization,
-                                                         user=user).exists():
+        if (
+            user is None
+            or not Membership.objects.filter(organization=organization, user=user).exists()
+        ):
             raise ValidationError("A personal access token needs a member of the organization.")
     else:
         user = None
+        if created_by is not None:
+            _check_may_issue_organization_key(organization, created_by, Role(role))
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError("The expiry date must be in the future.")
     token, prefix = new_token()
     credential = ApiCredential(
-        kind=kind, organization=organization, user=user, role=Role(role), name=name.strip(),
-        prefix=prefix, secret_hash=hash_secret(token), created_by=created_by,
+        kind=kind,
+        organization=organization,
+        user=user,
+        role=Role(role),
+        name=name.strip(),
+        prefix=prefix,
+        secret_hash=hash_secret(token),
+        created_by=created_by,
         expires_at=expires_at,
     )
     credential.full_clean()
     credential.save()
     return credential, token
+
+
+def _check_may_issue_organization_key(organization, actor_user, role: Role) -> None:
+    """Owners and admins issue organization keys, never with a role above their own."""
+    actor = Membership.objects.filter(organization=organization, user=actor_user).first()
+    if actor is None or not actor.role_enum.at_least(Role.ADMIN):
+        raise ValidationError("Only owners and admins can create organization API keys.")
+    if not actor.role_enum.at_least(role):
+        raise ValidationError("An API key can't have a stronger role than yours.")
 
 
 def revoke_credential(*, credential: ApiCredential) -> ApiCredential:

@@ -13,13 +13,22 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
+from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from accounts.actors import Actor
 from accounts.models import Membership, Organization, Role
 
-__all__ = ["Actor", "OrganizationAPIView", "get_scoped_or_404", "membership_for",
-           "organization_view", "require_role", "scoped"]
+__all__ = [
+    "Actor",
+    "HasActor",
+    "OrganizationAPIView",
+    "get_scoped_or_404",
+    "membership_for",
+    "organization_view",
+    "require_role",
+    "scoped",
+]
 
 
 def membership_for(*, user, organization_slug: str) -> Membership:
@@ -46,8 +55,13 @@ def scoped(queryset: QuerySet, organization: Organization, field: str = "organiz
     return queryset.filter(**{field: organization})
 
 
-def get_scoped_or_404(queryset: QuerySet | type[Model], organization: Organization, *,
-                      field: str = "organization", **lookup) -> Model:
+def get_scoped_or_404(
+    queryset: QuerySet | type[Model],
+    organization: Organization,
+    *,
+    field: str = "organization",
+    **lookup,
+) -> Model:
     """One object of the organization, or Http404 whether it is missing or someone else's."""
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()
@@ -71,16 +85,26 @@ def organization_view(min_role: Role | str = Role.MEMBER):
 
                 return redirect_to_login(request.get_full_path())
             membership = membership_for(user=request.user, organization_slug=org_slug)
-            request.actor = Actor(organization=membership.organization,
-                                  role=membership.role_enum, user=request.user)
+            request.actor = Actor(
+                organization=membership.organization, role=membership.role_enum, user=request.user
+            )
             request.organization = membership.organization
             require_role(request.actor, min_role)
             return view(request, *args, **kwargs)
 
         wrapper.tenant_scoped = True
+        wrapper.min_role = Role(min_role)
         return wrapper
 
     return decorator
+
+
+class HasActor(BasePermission):
+    """The request was authenticated by a bearer token (an organization key has no user, so
+    DRF's IsAuthenticated would turn it away)."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(getattr(request, "auth", None), Actor)
 
 
 class OrganizationAPIView(APIView):
@@ -89,6 +113,7 @@ class OrganizationAPIView(APIView):
     Subclasses set `required_role` (per method via `required_roles`) and read `self.actor`.
     """
 
+    permission_classes = [HasActor]
     required_role: Role | str = Role.MEMBER
     required_roles: dict[str, Role | str] = {}
     tenant_scoped = True

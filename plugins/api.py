@@ -122,20 +122,23 @@ class PluginListApi(OrganizationAPIView):
     class UploadInput(serializers.Serializer):
         manifest = serializers.FileField(required=False)
         openapi = serializers.FileField(required=False)
-        origin = serializers.CharField(max_length=255, required=False, allow_blank=True,
-                                       default="")
+        origin = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
         visibility = serializers.ChoiceField(choices=VISIBILITIES, default=Visibility.PRIVATE)
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="Search text")],
-                   responses=PluginOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Search text")],
+        responses=PluginOutput(many=True),
+    )
     def get(self, request):
-        plugins = selectors.plugins_visible_to(organization=self.actor.organization,
-                                               query=request.query_params.get("q", ""))[:200]
+        plugins = selectors.plugins_visible_to(
+            organization=self.actor.organization, query=request.query_params.get("q", "")
+        )[:200]
         return Response(PluginOutput(plugins, many=True, context={"request": request}).data)
 
-    @extend_schema(request={"application/json": UrlInput, "multipart/form-data": UploadInput},
-                   responses={202: SubmissionOutput,
-                              400: OpenApiResponse(description="A refused submission")})
+    @extend_schema(
+        request={"application/json": UrlInput, "multipart/form-data": UploadInput},
+        responses={202: SubmissionOutput, 400: OpenApiResponse(description="A refused submission")},
+    )
     def post(self, request):
         try:
             if request.content_type.startswith("application/json"):
@@ -143,12 +146,15 @@ class PluginListApi(OrganizationAPIView):
             else:
                 submission = self._register_by_upload(request)
         except registration.SubmissionRejected as exc:
-            return Response({"error": {"code": exc.code, "message": exc.message}},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"error": {"code": exc.code, "message": exc.message}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         except ValidationError as exc:
-            return Response({"error": {"code": "submission.invalid",
-                                       "message": "; ".join(exc.messages)}},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"error": {"code": "submission.invalid", "message": "; ".join(exc.messages)}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         body = SubmissionOutput(submission, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -156,19 +162,23 @@ class PluginListApi(OrganizationAPIView):
         data = self.UrlInput(data=request.data)
         data.is_valid(raise_exception=True)
         return registration.register_plugin_by_url(
-            organization=self.actor.organization, url=data.validated_data["url"],
-            visibility=data.validated_data["visibility"], submitted_by=self.actor.user,
+            organization=self.actor.organization,
+            url=data.validated_data["url"],
+            visibility=data.validated_data["visibility"],
+            submitted_by=self.actor.user,
         )
 
     def _register_by_upload(self, request):
         data = self.UploadInput(data=request.data)
         data.is_valid(raise_exception=True)
-        manifest = _read_upload(data.validated_data.get("manifest"), MANIFEST_MAX_BYTES,
-                                "manifest")
+        manifest = _read_upload(data.validated_data.get("manifest"), MANIFEST_MAX_BYTES, "manifest")
         openapi = _read_upload(data.validated_data.get("openapi"), SPEC_MAX_BYTES, "openapi")
         return registration.register_plugin_by_upload(
-            organization=self.actor.organization, manifest=manifest, openapi=openapi,
-            origin=data.validated_data["origin"], visibility=data.validated_data["visibility"],
+            organization=self.actor.organization,
+            manifest=manifest,
+            openapi=openapi,
+            origin=data.validated_data["origin"],
+            visibility=data.validated_data["visibility"],
             submitted_by=self.actor.user,
         )
 

@@ -113,6 +113,7 @@ def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]
     if api_url is None:
         return out  # the validator explains what is wrong with the manifest
     if not on_root_domain(api_url, root_domain(out.origin)):
+        # Reported here because the validator, which has no spec to model, can't.
         out.findings.append(Finding(
             severity=Severity.ERROR, code="manifest.api.url.off_domain", document="manifest",
             pointer="/api/url",

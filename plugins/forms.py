@@ -6,15 +6,21 @@ from plugins.models import Visibility
 
 class RegisterPluginForm(forms.Form):
     url = forms.CharField(
-        required=False, max_length=2000, label="Domain or URL",
+        required=False,
+        max_length=2000,
+        label="Domain or URL",
         help_text="A domain (we fetch /.well-known/ai-plugin.json), a manifest URL, or the URL "
-                  "of an OpenAPI document with x-openplugin.",
+        "of an OpenAPI document with x-openplugin.",
         widget=forms.TextInput(attrs={"placeholder": "https://api.example.com"}),
     )
     manifest = forms.FileField(required=False, label="Manifest (ai-plugin.json)")
     openapi = forms.FileField(required=False, label="OpenAPI document (JSON or YAML)")
-    origin = forms.CharField(required=False, max_length=255, label="Origin of the upload",
-                             help_text="The host the plugin is served from, e.g. api.example.com.")
+    origin = forms.CharField(
+        required=False,
+        max_length=255,
+        label="Origin of the upload",
+        help_text="The host the plugin is served from, e.g. api.example.com.",
+    )
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PRIVATE)
 
     def clean(self):

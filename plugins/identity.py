@@ -30,9 +30,11 @@ def identify_documents(*, manifest: bytes | None, openapi: bytes | None) -> Iden
         except DocumentError:
             return Identity()
         api = doc.get("api") if isinstance(doc.get("api"), dict) else {}
-        return Identity(name_for_model=_text(doc.get("name_for_model"))[:100],
-                        display_name=_text(doc.get("name_for_human"))[:100],
-                        api_url=_text(api.get("url")))
+        return Identity(
+            name_for_model=_text(doc.get("name_for_model"))[:100],
+            display_name=_text(doc.get("name_for_human"))[:100],
+            api_url=_text(api.get("url")),
+        )
     if openapi:
         try:
             doc = parse_document(openapi, max_bytes=SPEC_MAX_BYTES)

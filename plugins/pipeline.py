@@ -53,8 +53,9 @@ class RunContext:
     def stage(self, stage: str) -> None:
         now = time.monotonic()
         timings = dict(self.run.stage_timings)
-        timings[self.run.stage] = round(timings.get(self.run.stage, 0) + now - self._stage_started,
-                                        4)
+        timings[self.run.stage] = round(
+            timings.get(self.run.stage, 0) + now - self._stage_started, 4
+        )
         self._stage_started = now
         self.run.stage = stage
         self.run.stage_timings = timings
@@ -68,8 +69,12 @@ def claim_run(run_id: int) -> ValidationRun | None:
     """Mark the run running and return it; None when it is finished or someone else runs it."""
     stale_before = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
     with transaction.atomic():
-        run = (ValidationRun.objects.select_for_update().select_related("version__plugin")
-               .filter(pk=run_id).first())
+        run = (
+            ValidationRun.objects.select_for_update()
+            .select_related("version__plugin")
+            .filter(pk=run_id)
+            .first()
+        )
         if run is None or run.is_finished:
             return None
         if run.status == RunStatus.RUNNING and run.heartbeat_at and run.heartbeat_at > stale_before:
@@ -94,14 +99,19 @@ def execute_run(run_id: int, *, final_attempt: bool = True) -> ValidationRun | N
         fetched = _fetch_stage(run, version, context)
     except TransientFetchFailure as failure:
         if not final_attempt:
-            ValidationRun.objects.filter(pk=run.pk).update(status=RunStatus.QUEUED,
-                                                           summary="Retrying: " + failure.finding.message[:280])
+            ValidationRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.QUEUED, summary="Retrying: " + failure.finding.message[:280]
+            )
             raise
         fetched = FetchedDocuments(findings=[failure.finding])
     if run.trigger == RunTrigger.REVALIDATION:
         return _finish_revalidation(run, version, fetched, context)
-    if fetched is not None and not fetched.usable and fetched.openapi is None and \
-            fetched.manifest is None:
+    if (
+        fetched is not None
+        and not fetched.usable
+        and fetched.openapi is None
+        and fetched.manifest is None
+    ):
         return _finish(run, version, list(fetched.findings), report=None, context=context)
     if fetched is not None:
         version, run = _attach_content(run, version, fetched)
@@ -120,23 +130,26 @@ def _fetch_stage(run, version, context) -> FetchedDocuments | None:
 
 
 @transaction.atomic
-def _attach_content(run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments
-                    ) -> tuple[PluginVersion, ValidationRun]:
+def _attach_content(
+    run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments
+) -> tuple[PluginVersion, ValidationRun]:
     """Give a URL-registered version its fetched content, merging with what already exists:
     identical content is the existing version; a known name_for_model + origin is that plugin."""
     from plugins.identity import identify_documents
 
     identity = identify_documents(manifest=fetched.manifest, openapi=fetched.openapi)
     plugin = version.plugin
-    target = find_plugin(organization=version.organization,
-                         name_for_model=identity.name_for_model, origin=fetched.origin)
+    target = find_plugin(
+        organization=version.organization,
+        name_for_model=identity.name_for_model,
+        origin=fetched.origin,
+    )
     if target is not None and target.pk != plugin.pk:
         version.plugin = target
         if not plugin.versions.exclude(pk=version.pk).exists():
             Plugin.objects.filter(pk=plugin.pk).update(source_url="")
         plugin = target
-    sha = content_sha256(manifest=fetched.manifest, openapi=fetched.openapi,
-                         origin=fetched.origin)
+    sha = content_sha256(manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin)
     existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
     if existing is not None:
         run.version = existing
@@ -198,9 +211,15 @@ def _check_and_finish(run, version, findings: list[CoreFinding], context) -> Val
 
 
 def _previous_validated(version: PluginVersion) -> PluginVersion | None:
-    return (PluginVersion.objects.filter(plugin=version.plugin, number__lt=version.number or 0,
-                                         validation_state=ValidationState.PASSED)
-            .order_by("-number").first())
+    return (
+        PluginVersion.objects.filter(
+            plugin=version.plugin,
+            number__lt=version.number or 0,
+            validation_state=ValidationState.PASSED,
+        )
+        .order_by("-number")
+        .first()
+    )
 
 
 @transaction.atomic
@@ -224,8 +243,7 @@ def _finish(run, version, findings: list[CoreFinding], *, report, context) -> Va
         version.save()
     elif not version.content_sha256:
         # Nothing could be fetched: the version never got content and never will.
-        PluginVersion.objects.filter(pk=version.pk).update(
-            validation_state=ValidationState.FAILED)
+        PluginVersion.objects.filter(pk=version.pk).update(validation_state=ValidationState.FAILED)
     return run
 
 
@@ -233,17 +251,26 @@ def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
     """A scheduled re-check of a published version: drift when the live documents changed."""
     findings: list[CoreFinding] = list(fetched.findings) if fetched else []
     if fetched is not None and fetched.openapi is not None:
-        live = content_sha256(manifest=fetched.manifest, openapi=fetched.openapi,
-                              origin=fetched.origin)
-        stored = content_sha256(manifest=_bytes(version.raw_manifest),
-                                openapi=_bytes(version.raw_openapi), origin=version.origin)
+        live = content_sha256(
+            manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin
+        )
+        stored = content_sha256(
+            manifest=_bytes(version.raw_manifest),
+            openapi=_bytes(version.raw_openapi),
+            origin=version.origin,
+        )
         if live != stored:
             run.drift = True
-            findings.append(CoreFinding(
-                severity=Severity.WARNING, code="drift.documents_changed", document="plugin",
-                pointer="", message="The live documents differ from the published version.",
-                hint="Register the new content as a new version and submit it for review.",
-            ))
+            findings.append(
+                CoreFinding(
+                    severity=Severity.WARNING,
+                    code="drift.documents_changed",
+                    document="plugin",
+                    pointer="",
+                    message="The live documents differ from the published version.",
+                    hint="Register the new content as a new version and submit it for review.",
+                )
+            )
             Plugin.objects.filter(pk=version.plugin_id).update(drift_detected_at=timezone.now())
     context.stage(Stage.CHECKING)
     report = validate_plugin(_input_for(version))
@@ -267,18 +294,29 @@ def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
 
 def _store_findings(run: ValidationRun, findings: list[CoreFinding]) -> None:
     run.findings.all().delete()
-    Finding.objects.bulk_create([
-        Finding(run=run, position=i, severity=str(f.severity), code=f.code[:120],
-                document=f.document[:20], pointer=f.pointer[:1000], message=f.message,
-                hint=f.hint)
-        for i, f in enumerate(findings)
-    ])
+    Finding.objects.bulk_create(
+        [
+            Finding(
+                run=run,
+                position=i,
+                severity=str(f.severity),
+                code=f.code[:120],
+                document=f.document[:20],
+                pointer=f.pointer[:1000],
+                message=f.message,
+                hint=f.hint,
+            )
+            for i, f in enumerate(findings)
+        ]
+    )
 
 
 def _summary(findings: list[CoreFinding]) -> str:
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
-    return (f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
-            f"{counts[Severity.INFO]} notes")
+    return (
+        f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
+        f"{counts[Severity.INFO]} notes"
+    )
 
 
 def mark_run_error(run_id: int, reason: str) -> None:
@@ -292,6 +330,9 @@ def stale_runs():
     cutoff = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
     return ValidationRun.objects.filter(
         Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
-        | Q(status=RunStatus.QUEUED, created_at__lt=cutoff - timedelta(minutes=5),
-            heartbeat_at__isnull=True)
+        | Q(
+            status=RunStatus.QUEUED,
+            created_at__lt=cutoff - timedelta(minutes=5),
+            heartbeat_at__isnull=True,
+        )
     )

@@ -12,6 +12,9 @@ from plugins.models import Plugin, PluginVersion, ReviewState, ValidationState, 
 
 @transaction.atomic
 def submit_for_review(*, plugin: Plugin, version: PluginVersion, submitted_by: User) -> Plugin:
+    # Decide on the stored state, not on possibly stale instances.
+    plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
+    version = PluginVersion.objects.get(pk=version.pk)
     if version.plugin_id != plugin.pk:
         raise ValidationError("That version belongs to another plugin.")
     if version.validation_state != ValidationState.PASSED:
@@ -21,8 +24,7 @@ def submit_for_review(*, plugin: Plugin, version: PluginVersion, submitted_by: U
     plugin.candidate_version = version
     plugin.review_state = ReviewState.PENDING
     plugin.review_reason = ""
-    plugin.save(update_fields=["candidate_version", "review_state", "review_reason",
-                               "updated_at"])
+    plugin.save(update_fields=["candidate_version", "review_state", "review_reason", "updated_at"])
     return plugin
 
 

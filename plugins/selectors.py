@@ -26,21 +26,30 @@ def _search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
     query = (query or "").strip()[:100]
     if not query:
         return queryset
-    return queryset.filter(Q(name__icontains=query) | Q(name_for_model__icontains=query)
-                           | Q(description__icontains=query) | Q(origin__icontains=query))
+    return queryset.filter(
+        Q(name__icontains=query)
+        | Q(name_for_model__icontains=query)
+        | Q(description__icontains=query)
+        | Q(origin__icontains=query)
+    )
 
 
 def storefront_plugins(*, query: str = "") -> QuerySet[Plugin]:
     listed = Plugin.objects.filter(_PUBLISHED, visibility=Visibility.PUBLIC)
-    return _search(listed, query).select_related("organization", "published_version").order_by(
-        "-updated_at"
+    return (
+        _search(listed, query)
+        .select_related("organization", "published_version")
+        .order_by("-updated_at")
     )
 
 
 def published_plugin_or_404(*, plugin_id: int) -> Plugin:
-    plugin = (Plugin.objects.filter(_PUBLISHED, pk=plugin_id)
-              .filter(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
-              .select_related("organization", "published_version").first())
+    plugin = (
+        Plugin.objects.filter(_PUBLISHED, pk=plugin_id)
+        .filter(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
+        .select_related("organization", "published_version")
+        .first()
+    )
     if plugin is None:
         raise Http404
     return plugin
@@ -51,16 +60,21 @@ def plugins_visible_to(*, organization: Organization, query: str = "") -> QueryS
     visible = Plugin.objects.filter(
         Q(_PUBLISHED, visibility=Visibility.PUBLIC) | Q(organization=organization)
     )
-    return _search(visible, query).select_related("organization", "published_version").order_by(
-        "name"
+    return (
+        _search(visible, query).select_related("organization", "published_version").order_by("name")
     )
 
 
 def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> Plugin | None:
-    return (Plugin.objects.filter(pk=plugin_id)
-            .filter(Q(organization=organization)
-                    | Q(_PUBLISHED, visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED]))
-            .select_related("organization", "published_version").first())
+    return (
+        Plugin.objects.filter(pk=plugin_id)
+        .filter(
+            Q(organization=organization)
+            | Q(_PUBLISHED, visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
+        )
+        .select_related("organization", "published_version")
+        .first()
+    )
 
 
 def publisher_plugins(*, organization: Organization) -> QuerySet[Plugin]:
@@ -90,6 +104,8 @@ def findings_by_severity(*, run: ValidationRun) -> dict[str, list]:
 
 
 def review_queue() -> QuerySet[Plugin]:
-    return Plugin.objects.filter(review_state=ReviewState.PENDING).select_related(
-        "organization", "candidate_version"
-    ).order_by("updated_at")
+    return (
+        Plugin.objects.filter(review_state=ReviewState.PENDING)
+        .select_related("organization", "candidate_version")
+        .order_by("updated_at")
+    )

@@ -27,14 +27,15 @@ def enqueue_validation(run) -> None:
     transaction.on_commit(lambda: validate_plugin_version.delay(run_id))
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=120,
-             time_limit=150)
+@shared_task(
+    bind=True, acks_late=True, max_retries=MAX_RETRIES, soft_time_limit=120, time_limit=150
+)
 def validate_plugin_version(self, run_id: int) -> None:
     final_attempt = self.request.retries >= MAX_RETRIES
     try:
         pipeline.execute_run(run_id, final_attempt=final_attempt)
     except TransientFetchFailure as failure:
-        countdown = 5 * 2 ** self.request.retries
+        countdown = 5 * 2**self.request.retries
         logger.info("validation run %s: transient failure, retrying in %ss", run_id, countdown)
         raise self.retry(countdown=countdown, exc=failure) from None
     except SoftTimeLimitExceeded:
@@ -56,8 +57,12 @@ def reap_stale_validation_runs() -> int:
         with transaction.atomic():
             pipeline.mark_run_error(run.pk, "The worker stopped mid-run; validation was re-queued.")
             if run.version.validated_at is None or run.trigger == RunTrigger.REVALIDATION:
-                requeue_version(version=run.version, trigger=RunTrigger.RETRY
-                                if run.trigger != RunTrigger.REVALIDATION else run.trigger)
+                requeue_version(
+                    version=run.version,
+                    trigger=RunTrigger.RETRY
+                    if run.trigger != RunTrigger.REVALIDATION
+                    else run.trigger,
+                )
         reaped += 1
     return reaped
 

@@ -13,22 +13,31 @@ from plugins import registration, review, selectors
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.models import Plugin, PluginVersion, Stage, ValidationRun
 
-PROGRESS_STAGES = [Stage.FETCHING_MANIFEST, Stage.FETCHING_SPEC, Stage.CHECKING,
-                   Stage.CHECKING_LINKS, Stage.DONE]
+PROGRESS_STAGES = [
+    Stage.FETCHING_MANIFEST,
+    Stage.FETCHING_SPEC,
+    Stage.CHECKING,
+    Stage.CHECKING_LINKS,
+    Stage.DONE,
+]
 
 
 def storefront(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     plugins = selectors.storefront_plugins(query=query)[:60]
-    return render(request, "plugins/storefront.html", {"plugins": plugins, "form": form,
-                                                        "query": query})
+    return render(
+        request, "plugins/storefront.html", {"plugins": plugins, "form": form, "query": query}
+    )
 
 
 def storefront_plugin(request, plugin_id: int):
     plugin = selectors.published_plugin_or_404(plugin_id=plugin_id)
-    return render(request, "plugins/storefront_plugin.html",
-                  {"plugin": plugin, "spec": plugin.published_version.normalized or {}})
+    return render(
+        request,
+        "plugins/storefront_plugin.html",
+        {"plugin": plugin, "spec": plugin.published_version.normalized or {}},
+    )
 
 
 @organization_view()
@@ -47,65 +56,92 @@ def plugin_register(request):
             form.add_error(None, exc.messages[0] if exc.messages else "Invalid submission.")
         else:
             if not submission.created:
-                messages.info(request, "These documents are already registered as "
-                                       f"{submission.version.label}.")
-            return redirect("validation-run", org_slug=request.organization.slug,
-                            run_id=submission.run.pk)
+                messages.info(
+                    request,
+                    f"These documents are already registered as {submission.version.label}.",
+                )
+            return redirect(
+                "validation-run", org_slug=request.organization.slug, run_id=submission.run.pk
+            )
     return render(request, "plugins/register.html", {"form": form})
 
 
 def _submit(request, data) -> registration.Submission:
     if data.get("url"):
         return registration.register_plugin_by_url(
-            organization=request.organization, url=data["url"], visibility=data["visibility"],
-            submitted_by=request.user)
+            organization=request.organization,
+            url=data["url"],
+            visibility=data["visibility"],
+            submitted_by=request.user,
+        )
     return registration.register_plugin_by_upload(
         organization=request.organization,
         manifest=data["manifest"].read() if data.get("manifest") else None,
         openapi=data["openapi"].read() if data.get("openapi") else None,
-        origin=data.get("origin", ""), visibility=data["visibility"], submitted_by=request.user)
+        origin=data.get("origin", ""),
+        visibility=data["visibility"],
+        submitted_by=request.user,
+    )
 
 
 @organization_view()
 def plugin_detail(request, plugin_id: int):
     plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
     versions = selectors.versions_of(plugin=plugin, include_unvalidated=True)
-    return render(request, "plugins/plugin_detail.html", {
-        "plugin": plugin, "versions": versions,
-        "visibility_form": VisibilityForm(initial={"visibility": plugin.visibility}),
-        "can_publish": request.actor.can(Role.DEVELOPER),
-    })
+    return render(
+        request,
+        "plugins/plugin_detail.html",
+        {
+            "plugin": plugin,
+            "versions": versions,
+            "visibility_form": VisibilityForm(initial={"visibility": plugin.visibility}),
+            "can_publish": request.actor.can(Role.DEVELOPER),
+        },
+    )
 
 
 @organization_view()
 def plugin_version(request, plugin_id: int, version_id: int):
-    version = get_scoped_or_404(PluginVersion.objects.select_related("plugin"),
-                                request.organization, pk=version_id, plugin_id=plugin_id)
+    version = get_scoped_or_404(
+        PluginVersion.objects.select_related("plugin"),
+        request.organization,
+        pk=version_id,
+        plugin_id=plugin_id,
+    )
     run = selectors.latest_run(version=version)
-    return render(request, "plugins/version_detail.html", {
-        "plugin": version.plugin, "version": version, "run": run,
-        "findings": selectors.findings_by_severity(run=run) if run else {},
-        "operations": (version.normalized or {}).get("operations", []),
-        "can_publish": request.actor.can(Role.DEVELOPER),
-    })
+    return render(
+        request,
+        "plugins/version_detail.html",
+        {
+            "plugin": version.plugin,
+            "version": version,
+            "run": run,
+            "findings": selectors.findings_by_severity(run=run) if run else {},
+            "operations": (version.normalized or {}).get("operations", []),
+            "can_publish": request.actor.can(Role.DEVELOPER),
+        },
+    )
 
 
-@require_POST
 @organization_view(min_role=Role.DEVELOPER)
+@require_POST
 def plugin_submit_review(request, plugin_id: int, version_id: int):
-    version = get_scoped_or_404(PluginVersion.objects.select_related("plugin"),
-                                request.organization, pk=version_id, plugin_id=plugin_id)
+    version = get_scoped_or_404(
+        PluginVersion.objects.select_related("plugin"),
+        request.organization,
+        pk=version_id,
+        plugin_id=plugin_id,
+    )
     try:
-        review.submit_for_review(plugin=version.plugin, version=version,
-                                 submitted_by=request.user)
+        review.submit_for_review(plugin=version.plugin, version=version, submitted_by=request.user)
         messages.success(request, f"{version.label} was submitted for review.")
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
 
 
-@require_POST
 @organization_view(min_role=Role.DEVELOPER)
+@require_POST
 def plugin_visibility(request, plugin_id: int):
     plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
     form = VisibilityForm(request.POST)
@@ -117,19 +153,31 @@ def plugin_visibility(request, plugin_id: int):
 
 @organization_view()
 def validation_run(request, run_id: int):
-    run = get_scoped_or_404(ValidationRun.objects.select_related("version__plugin"),
-                            request.organization, pk=run_id)
-    context = {"run": run, "version": run.version, "plugin": run.version.plugin,
-               "stages": _stage_progress(run),
-               "findings": selectors.findings_by_severity(run=run) if run.is_finished else {}}
-    template = ("plugins/_run_progress.html" if request.htmx
-                else "plugins/validation_run.html")
+    run = get_scoped_or_404(
+        ValidationRun.objects.select_related("version__plugin"), request.organization, pk=run_id
+    )
+    context = {
+        "run": run,
+        "version": run.version,
+        "plugin": run.version.plugin,
+        "stages": _stage_progress(run),
+        "findings": selectors.findings_by_severity(run=run) if run.is_finished else {},
+    }
+    template = "plugins/_run_progress.html" if request.htmx else "plugins/validation_run.html"
     return render(request, template, context)
 
 
 def _stage_progress(run: ValidationRun) -> list[dict]:
     order = [s.value for s in PROGRESS_STAGES]
     current = order.index(run.stage) if run.stage in order else -1
-    return [{"label": stage.label, "state": "done" if i < current or run.is_finished
-             else "current" if i == current else "todo"}
-            for i, stage in enumerate(PROGRESS_STAGES)]
+    return [
+        {
+            "label": stage.label,
+            "state": "done"
+            if i < current or run.is_finished
+            else "current"
+            if i == current
+            else "todo",
+        }
+        for i, stage in enumerate(PROGRESS_STAGES)
+    ]

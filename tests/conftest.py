@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from accounts.models import CredentialKind, Role
 from accounts.services import create_organization, create_user, issue_credential
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """allauth keeps rate limits (one confirmation mail per address every few minutes, failed
+    logins) in the cache, which is Redis and outlives a test: start each test with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -20,8 +30,7 @@ def bob(db):
 
 @pytest.fixture
 def charlie(db):
-    return create_user(email="charlie@example.com", password="correct horse battery",
-                       verified=True)
+    return create_user(email="charlie@example.com", password="correct horse battery", verified=True)
 
 
 @pytest.fixture
@@ -49,8 +58,13 @@ def api_as():
     from django.test import Client
 
     def make(user, organization):
-        _, token = issue_credential(organization=organization, kind=CredentialKind.PERSONAL,
-                                    name="test", created_by=user, user=user)
+        _, token = issue_credential(
+            organization=organization,
+            kind=CredentialKind.PERSONAL,
+            name="test",
+            created_by=user,
+            user=user,
+        )
         return _bearer(Client(), token)
 
     return make

@@ -13,27 +13,49 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "PORT",
-                          "ENVIRONMENT", "TESTING"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DEBUG",
+            "SECRET_KEY",
+            "PORT",
+            "ENVIRONMENT",
+            "TESTING",
+        }
+    }
     clean.update({"DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
     clean.update(env)
-    code = ("import django; django.setup(); from django.conf import settings; "
-            "print(settings.DATABASES['default']['ENGINE']); print(settings.CELERY_BROKER_URL); "
-            "print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)")
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=60)
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE']); print(settings.CELERY_BROKER_URL); "
+        "print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("DEBUG", "maybe"),
-    ("PORT", "eighty"),
-    ("DATABASE_URL", "mysql://db/x"),
-    ("DATABASE_URL", "postgres://db:notaport/x"),
-    ("REDIS_URL", "redis://:abc/0:x"),
-    ("REDIS_URL", "http://redis"),
-    ("ENVIRONMENT", "staging"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("PORT", "eighty"),
+        ("DATABASE_URL", "mysql://db/x"),
+        ("DATABASE_URL", "postgres://db:notaport/x"),
+        ("REDIS_URL", "redis://:abc/0:x"),
+        ("REDIS_URL", "http://redis"),
+        ("ENVIRONMENT", "staging"),
+    ],
+)
 def test_it_refuses_a_malformed_value_naming_the_variable(tmp_path, name, value):
     result = load_settings(tmp_path, **{name: value})
     assert result.returncode != 0
@@ -46,7 +68,8 @@ def test_it_requires_a_secret_key_in_production(tmp_path):
     result = load_settings(tmp_path, ENVIRONMENT="production")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == (
-        "configuration error: SECRET_KEY is required when ENVIRONMENT=production")
+        "configuration error: SECRET_KEY is required when ENVIRONMENT=production"
+    )
 
 
 def test_it_is_safe_by_default_in_production(tmp_path):
@@ -66,8 +89,11 @@ def test_it_runs_embedded_with_no_environment(tmp_path):
 
 
 def test_it_uses_postgres_and_redis_when_configured(tmp_path):
-    result = load_settings(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
-                           REDIS_URL="redis://127.0.0.1:6379/3")
+    result = load_settings(
+        tmp_path,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
     assert result.returncode == 0, result.stderr
     engine, broker, _ = result.stdout.splitlines()
     assert engine == "django.db.backends.postgresql"

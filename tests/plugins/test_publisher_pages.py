@@ -144,5 +144,5 @@ def test_an_operator_rejects_with_a_reason(alice_web, alice):
 
 def test_a_member_cannot_register(client, bob, acme):
     client.force_login(bob)
-    assert Membership.objects.get(user=bob).role == Role.MEMBER
+    assert Membership.objects.get(user=bob, organization=acme).role == Role.MEMBER
     assert client.get("/o/acme/plugins/new/").status_code == 403

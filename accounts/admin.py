@@ -1,0 +1,145 @@
+"""Django admin for users, organizations, memberships, invitations and API credentials.
+
+Credentials are read-only here: the admin shows the prefix and the stored hash, never a token
+(we don't have it), and can only revoke.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.forms import UserChangeAdminForm, UserCreationAdminForm
+from accounts.models import ApiCredential, Invitation, Membership, Organization, User
+from accounts.services import revoke_credential
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    list_display = ["email", "name", "is_staff", "is_active", "date_joined", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "name"]
+    ordering = ["email"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["name"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]},
+        ),
+    ]
+    readonly_fields = ["last_login", "date_joined"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_personal", "created_at"]
+    list_filter = ["is_personal"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["created_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "organization__name", "organization__slug"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["user", "organization"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "organization",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    ]
+    list_filter = ["role"]
+    search_fields = ["email", "organization__name", "organization__slug"]
+    list_select_related = ["organization", "invited_by"]
+    # The link secret is only in the email; its hash is useless here.
+    exclude = ["secret_hash"]
+    readonly_fields = [
+        "organization",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ApiCredential)
+class ApiCredentialAdmin(admin.ModelAdmin):
+    list_display = [
+        "prefix",
+        "name",
+        "kind",
+        "organization",
+        "user",
+        "role",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["kind", "role"]
+    search_fields = ["prefix", "name", "organization__slug", "user__email"]
+    list_select_related = ["organization", "user"]
+    fields = [
+        "kind",
+        "name",
+        "prefix",
+        "secret_hash",
+        "organization",
+        "user",
+        "role",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a token is issued by the app (or `manage.py issue_token`), shown once
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected credentials", permissions=["view"])
+    def revoke(self, request, queryset):
+        active = list(queryset.filter(revoked_at__isnull=True))
+        for credential in active:
+            revoke_credential(credential=credential)
+        self.message_user(request, f"Revoked {len(active)} credential(s).", messages.SUCCESS)

@@ -1,0 +1,16 @@
+"""The registered checks. Importing this package registers them; they run by stage (parse,
+repair, model, validate, strict) and by `order` within a stage, not by import order."""
+
+from plugins.validation.checks import (  # noqa: F401  (imported to register)
+    auth,
+    documents,
+    domains,
+    manifest,
+    model,
+    openapi,
+    openplugin,
+    operation_repairs,
+    ref_repairs,
+    spec_repairs,
+    strict,
+)

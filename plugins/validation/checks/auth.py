@@ -1,0 +1,164 @@
+"""Validate stage: the auth block (manifest `auth` or `x-plugin-auth`), docs §2.
+
+Each auth type declares what it needs; a block missing it can't work (an error). The
+verification token is another platform's domain proof, so its absence is only a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plugins.validation.context import OPENAI_MANIFEST, Context
+from plugins.validation.domains import is_absolute_http_url
+from plugins.validation.model import Severity
+from plugins.validation.normalize import snake_keys
+from plugins.validation.registry import Emit, Stage, register
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
+
+HTTP_AUTHORIZATION_TYPES = ("bearer", "basic")
+OAUTH_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+@dataclass(frozen=True)
+class AuthScheme:
+    """What one auth type needs; add a scheme by adding an entry to AUTH_SCHEMES."""
+
+    name: str
+    required: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    wants_verification: bool = False
+
+
+AUTH_SCHEMES = {
+    "none": AuthScheme("none"),
+    "service_http": AuthScheme("service_http", ("authorization_type",), (), True),
+    "user_http": AuthScheme("user_http", ("authorization_type",)),
+    "oauth": AuthScheme(
+        "oauth",
+        ("client_url", "authorization_url"),
+        ("client_url", "authorization_url", "token_validation_url"),
+        True,
+    ),
+}
+
+
+def _block(ctx: Context) -> tuple[object, str, str] | None:
+    """(raw auth block, document, pointer prefix) or None when there's nothing to check."""
+    if ctx.dialect == OPENAI_MANIFEST:
+        if not isinstance(ctx.manifest, dict) or "auth" not in ctx.manifest:
+            return None
+        return ctx.manifest["auth"], "manifest", "/auth"
+    if not isinstance(ctx.spec, dict) or "x-plugin-auth" not in ctx.spec:
+        return None
+    return ctx.spec["x-plugin-auth"], "openapi", "/x-plugin-auth"
+
+
+@register(
+    "auth.requirements",
+    stage=Stage.VALIDATE,
+    codes={
+        "auth.wrong_type": E,
+        "auth.type.missing": E,
+        "auth.type.unknown": E,
+        "auth.field.missing": E,
+        "auth.authorization_type.unknown": E,
+        "auth.url.invalid": E,
+        "auth.oauth.content_type.unknown": E,
+        "auth.oauth.content_type.missing": W,
+        "auth.verification_tokens.missing": W,
+    },
+)
+def check_auth(ctx: Context, emit: Emit) -> None:
+    """The auth block has a known type and what that type needs."""
+    found = _block(ctx)
+    if found is None:
+        return
+    raw, document, at = found
+    if not isinstance(raw, dict):
+        if document != "manifest":  # the manifest's field check reports it there
+            emit("auth.wrong_type", at, "The auth block must be a mapping.", document=document)
+        return
+    data = snake_keys(raw)
+    auth_type = data.get("type")
+    if not isinstance(auth_type, str) or not auth_type.strip():
+        emit(
+            "auth.type.missing",
+            f"{at}/type",
+            "The auth block has no type (none, service_http, user_http or oauth).",
+            document=document,
+        )
+        return
+    scheme = AUTH_SCHEMES.get(auth_type.strip().lower())
+    if scheme is None:
+        emit(
+            "auth.type.unknown",
+            f"{at}/type",
+            f"Unknown auth type '{auth_type[:40]}'; use none, service_http, user_http or oauth.",
+            document=document,
+        )
+        return
+    for key in scheme.required:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            emit(
+                "auth.field.missing",
+                f"{at}/{key}",
+                f"{scheme.name} auth needs `{key}`.",
+                document=document,
+            )
+    kind = data.get("authorization_type")
+    if (
+        "authorization_type" in scheme.required
+        and isinstance(kind, str)
+        and kind.strip()
+        and kind.strip().lower() not in HTTP_AUTHORIZATION_TYPES
+    ):
+        emit(
+            "auth.authorization_type.unknown",
+            f"{at}/authorization_type",
+            f"authorization_type '{kind[:40]}' is not bearer or basic.",
+            document=document,
+        )
+    for key in scheme.urls:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip() and not is_absolute_http_url(value.strip()):
+            emit(
+                "auth.url.invalid",
+                f"{at}/{key}",
+                f"`{key}` must be an absolute http(s) URL.",
+                document=document,
+            )
+    if scheme.name == "oauth":
+        _check_oauth_content_type(data, at, document, emit)
+    if scheme.wants_verification and ctx.dialect == OPENAI_MANIFEST:
+        tokens = data.get("verification_tokens")
+        if not isinstance(tokens, dict) or not tokens:
+            emit(
+                "auth.verification_tokens.missing",
+                f"{at}/verification_tokens",
+                f"{scheme.name} auth has no verification_tokens; the marketplace issues its "
+                "own verification token when the plugin is registered.",
+                document=document,
+            )
+
+
+def _check_oauth_content_type(data: dict, at: str, document: str, emit: Emit) -> None:
+    content_type = data.get("authorization_content_type")
+    if content_type is None:
+        emit(
+            "auth.oauth.content_type.missing",
+            f"{at}/authorization_content_type",
+            "authorization_content_type is not set; application/json is used.",
+            document=document,
+        )
+    elif (
+        not isinstance(content_type, str) or content_type.strip().lower() not in OAUTH_CONTENT_TYPES
+    ):
+        emit(
+            "auth.oauth.content_type.unknown",
+            f"{at}/authorization_content_type",
+            "authorization_content_type must be application/json or "
+            "application/x-www-form-urlencoded.",
+            document=document,
+        )
