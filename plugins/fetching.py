@@ -22,10 +22,21 @@ from plugins.outbound import (
 )
 from plugins.validation import Finding, Severity
 
-DOCUMENT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml",
-                  "text/x-yaml", "text/plain", "application/octet-stream", "text/html",
-                  "application/vnd.oai.openapi", "application/vnd.oai.openapi+json",
-                  "application/openapi+json", "application/problem+json", "")
+DOCUMENT_TYPES = (
+    "application/json",
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/x-yaml",
+    "text/plain",
+    "application/octet-stream",
+    "text/html",
+    "application/vnd.oai.openapi",
+    "application/vnd.oai.openapi+json",
+    "application/openapi+json",
+    "application/problem+json",
+    "",
+)
 MAX_BUNDLED_REFS = 20
 
 
@@ -67,23 +78,42 @@ def on_root_domain(url: str, root: str) -> bool:
 
 def _failure(document: str, what: str, exc: FetchError) -> Finding:
     code = exc.code.removeprefix("outbound.")
-    return Finding(severity=Severity.ERROR, code=f"fetch.{what}.{code}", document=document,
-                   pointer="", message=f"Fetching the {what}: {exc.message}",
-                   hint="Check that the URL is public, served over HTTPS and answers quickly.")
+    return Finding(
+        severity=Severity.ERROR,
+        code=f"fetch.{what}.{code}",
+        document=document,
+        pointer="",
+        message=f"Fetching the {what}: {exc.message}",
+        hint="Check that the URL is public, served over HTTPS and answers quickly.",
+    )
 
 
 def _status_finding(document: str, what: str, result: FetchResult) -> Finding:
-    return Finding(severity=Severity.ERROR, code=f"fetch.{what}.http_status", document=document,
-                   pointer="", message=f"Fetching the {what} returned HTTP {result.status}.",
-                   hint="The URL must answer 200 with the document.")
+    return Finding(
+        severity=Severity.ERROR,
+        code=f"fetch.{what}.http_status",
+        document=document,
+        pointer="",
+        message=f"Fetching the {what} returned HTTP {result.status}.",
+        hint="The URL must answer 200 with the document.",
+    )
 
 
-def _get(url: str, *, document: str, what: str, max_bytes: int,
-         redirect_policy: Callable[[str, str], bool] | None = None,
-         ) -> tuple[FetchResult | None, Finding | None]:
+def _get(
+    url: str,
+    *,
+    document: str,
+    what: str,
+    max_bytes: int,
+    redirect_policy: Callable[[str, str], bool] | None = None,
+) -> tuple[FetchResult | None, Finding | None]:
     try:
-        result = fetch(url, max_bytes=max_bytes, redirect_policy=redirect_policy,
-                       accept_content_types=DOCUMENT_TYPES)
+        result = fetch(
+            url,
+            max_bytes=max_bytes,
+            redirect_policy=redirect_policy,
+            accept_content_types=DOCUMENT_TYPES,
+        )
     except FetchError as exc:
         finding = _failure(document, what, exc)
         if exc.transient:
@@ -96,14 +126,17 @@ def _get(url: str, *, document: str, what: str, max_bytes: int,
     return result, None
 
 
-def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]
-                            ) -> FetchedDocuments:
+def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
     on_stage("fetching_manifest")
     host = urlsplit(manifest_url).hostname or ""
     out = FetchedDocuments(manifest_url=manifest_url, origin=host)
-    result, problem = _get(manifest_url, document="manifest", what="manifest",
-                           max_bytes=MANIFEST_MAX_BYTES,
-                           redirect_policy=same_site_redirects_only(host))
+    result, problem = _get(
+        manifest_url,
+        document="manifest",
+        what="manifest",
+        max_bytes=MANIFEST_MAX_BYTES,
+        redirect_policy=same_site_redirects_only(host),
+    )
     if problem:
         out.findings.append(problem)
         return out
@@ -114,28 +147,31 @@ def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]
         return out  # the validator explains what is wrong with the manifest
     if not on_root_domain(api_url, root_domain(out.origin)):
         # Reported here because the validator, which has no spec to model, can't.
-        out.findings.append(Finding(
-            severity=Severity.ERROR, code="manifest.api.url.off_domain", document="manifest",
-            pointer="/api/url",
-            message="api.url is not on the manifest's root domain, so it was not fetched.",
-            hint=f"Serve the OpenAPI document from {root_domain(out.origin)} or a subdomain.",
-        ))
+        out.findings.append(
+            Finding(
+                severity=Severity.ERROR,
+                code="manifest.api.url.off_domain",
+                document="manifest",
+                pointer="/api/url",
+                message="api.url is not on the manifest's root domain, so it was not fetched.",
+                hint=f"Serve the OpenAPI document from {root_domain(out.origin)} or a subdomain.",
+            )
+        )
         return out
     return _fetch_spec(out, api_url, on_stage)
 
 
-def fetch_from_openapi_url(openapi_url: str, on_stage: Callable[[str], None]
-                           ) -> FetchedDocuments:
+def fetch_from_openapi_url(openapi_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
     out = FetchedDocuments(origin=urlsplit(openapi_url).hostname or "")
     return _fetch_spec(out, openapi_url, on_stage)
 
 
-def _fetch_spec(out: FetchedDocuments, url: str, on_stage: Callable[[str], None]
-                ) -> FetchedDocuments:
+def _fetch_spec(
+    out: FetchedDocuments, url: str, on_stage: Callable[[str], None]
+) -> FetchedDocuments:
     on_stage("fetching_spec")
     out.openapi_url = url
-    result, problem = _get(url, document="openapi", what="openapi",
-                           max_bytes=SPEC_MAX_BYTES)
+    result, problem = _get(url, document="openapi", what="openapi", max_bytes=SPEC_MAX_BYTES)
     if problem:
         out.findings.append(problem)
         return out
@@ -184,11 +220,17 @@ def fetch_bundled_refs(urls: tuple[str, ...], origin: str) -> tuple[dict[str, st
         except TransientFetchFailure as failure:
             problem, result = failure.finding, None
         if problem or result is None:
-            findings.append(Finding(severity=Severity.WARNING, code="fetch.ref.unavailable",
-                                    document="openapi", pointer="",
-                                    message=f"A remote $ref document could not be fetched: "
-                                            f"{problem.message if problem else 'no content'}",
-                                    hint="Inline the referenced schemas into the document."))
+            findings.append(
+                Finding(
+                    severity=Severity.WARNING,
+                    code="fetch.ref.unavailable",
+                    document="openapi",
+                    pointer="",
+                    message=f"A remote $ref document could not be fetched: "
+                    f"{problem.message if problem else 'no content'}",
+                    hint="Inline the referenced schemas into the document.",
+                )
+            )
             continue
         budget -= len(result.content)
         bundled[url] = result.content.decode("utf-8", errors="replace")

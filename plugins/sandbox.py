@@ -18,8 +18,10 @@ Layers, each enough to stop a different thing:
    ``check_template``. The arithmetic operators are intercepted (never folded, and checked by
    :meth:`_Sandbox.call_binop` at run time), the optimizer is off, and ``finalize`` takes the
    context, which stops the compiler folding output expressions (filters included).
-3. A static check refuses ``_`` attributes, unsafe internals and ``|attr`` tricks with a line
-   number, and includes/imports (there is no loader).
+3. A static check refuses dunder and interpreter-internal names (``__class__``, ``gi_frame``),
+   ``|attr`` tricks and format strings reaching ``_`` fields, with a line number, plus
+   includes/imports (there is no loader). ``x._name`` is only a warning: the sandbox blocks
+   private attributes but data keys like ``_links``/``_id`` are legitimate.
 4. Rendering happens in a pre-started worker process (``python -I`` running this file) with an
    address-space limit, a CPU-time limit and no secrets in its environment; the parent kills it
    when the deadline passes. Output is streamed and cut off past the cap. This bounds what the
@@ -78,6 +80,9 @@ _UNSAFE_NAMES = frozenset(
     | UNSAFE_ASYNC_GENERATOR_ATTRIBUTES
 )
 _FORMAT_METHODS = frozenset({"format", "format_map"})
+_ATTRIBUTE_FILTERS = frozenset(
+    {"map", "selectattr", "rejectattr", "groupby", "sort", "sum", "unique", "min", "max"}
+)
 _PRIVATE_FORMAT_FIELD = re.compile(r"\{[^{}]*[.\[]\s*_")  # "{0.__class__}", "{x[_y]}"
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _CODES = frozenset(
@@ -221,12 +226,32 @@ def _check(source: str) -> tuple[TemplateIssue, ...]:
 
 
 def _static_issues(tree: nodes.Template) -> Iterator[TemplateIssue]:
+    """Errors for dunder and interpreter-internal names, wherever a template names an attribute.
+
+    A single leading underscore is only a warning on ``x._name``: the sandbox blocks private
+    attributes of objects but still finds data keys such as HAL's ``_links`` or ``_id``.
+    """
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        names: list[Any] = []
         if isinstance(node, nodes.Getattr):
-            name = node.attr
-        elif isinstance(node, nodes.Getitem):
-            name = node.arg.value if isinstance(node.arg, nodes.Const) else None
-        elif node.name == "attr":
+            names.append(node.attr)
+            if node.attr in _FORMAT_METHODS and _reaches_private_field(node.node):
+                yield _error(
+                    "template.unsafe_attribute",
+                    "A format string may not reach attributes starting with '_'.",
+                    node.lineno,
+                )
+            elif node.attr.startswith("_") and not _is_internal(node.attr):
+                yield TemplateIssue(
+                    "template.unsafe_attribute",
+                    f"'.{_clip(node.attr, 60)}' can only read a data key; write "
+                    f"[{_clip(node.attr, 60)!r}] instead.",
+                    node.lineno,
+                    "warning",
+                )
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            names.append(node.arg.value)
+        elif isinstance(node, nodes.Filter) and node.name == "attr":
             named = [keyword.value for keyword in node.kwargs if keyword.key == "name"]
             argument = (node.args or named or [None])[0]
             if not isinstance(argument, nodes.Const):
@@ -237,40 +262,47 @@ def _static_issues(tree: nodes.Template) -> Iterator[TemplateIssue]:
                     "warning",
                 )
                 continue
-            name = argument.value
-            if name in _FORMAT_METHODS:
+            if argument.value in _FORMAT_METHODS or str(argument.value).startswith("_"):
                 yield _error(
                     "template.unsafe_attribute",
-                    f"attr({name!r}) is not allowed; call .{name}() directly.",
+                    f"attr({_clip(argument.value, 60)!r}) is not allowed.",
                     node.lineno,
                 )
                 continue
-        else:
-            continue
-        if isinstance(name, str) and (name.startswith("_") or name in _UNSAFE_NAMES):
-            yield _error(
-                "template.unsafe_attribute",
-                f"Access to the attribute {_clip(name, 60)!r} is not allowed.",
-                node.lineno,
-            )
-        elif (
-            isinstance(node, nodes.Getattr)
-            and name in _FORMAT_METHODS
-            and isinstance(node.node, nodes.Const)
-            and isinstance(node.node.value, str)
-            and _PRIVATE_FORMAT_FIELD.search(node.node.value)
-        ):
-            yield _error(
-                "template.unsafe_attribute",
-                "A format string may not reach attributes starting with '_'.",
-                node.lineno,
-            )
+            names.append(argument.value)
+        elif isinstance(node, nodes.Filter) and node.name in _ATTRIBUTE_FILTERS:
+            # map(attribute='a.b'), sort(attribute=...), selectattr('a.b'), map('attr', 'x')
+            values = [*node.args, *(keyword.value for keyword in node.kwargs)]
+            for value in values:
+                if isinstance(value, nodes.Const) and isinstance(value.value, str):
+                    names.extend(value.value.split("."))
+        for name in names:
+            if isinstance(name, str) and _is_internal(name):
+                yield _error(
+                    "template.unsafe_attribute",
+                    f"Access to the attribute {_clip(name, 60)!r} is not allowed.",
+                    node.lineno,
+                )
+                break
     for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
         yield _error(
             "template.syntax_error",
             "Templates cannot extend, include or import other templates.",
             node.lineno,
         )
+
+
+def _is_internal(name: str) -> bool:
+    return name.startswith("__") or name in _UNSAFE_NAMES
+
+
+def _reaches_private_field(receiver: nodes.Node) -> bool:
+    """``'{0.__class__}'.format``: a constant format string with a field like ``.__x``."""
+    return (
+        isinstance(receiver, nodes.Const)
+        and isinstance(receiver.value, str)
+        and _PRIVATE_FORMAT_FIELD.search(receiver.value) is not None
+    )
 
 
 def _error(code: str, message: str, line: int | None = None) -> TemplateIssue:

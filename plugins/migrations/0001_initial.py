@@ -6,153 +6,384 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Plugin',
+            name="Plugin",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60)),
-                ('name_for_model', models.CharField(blank=True, max_length=100)),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('logo_url', models.URLField(blank=True, max_length=500)),
-                ('origin', models.CharField(blank=True, help_text='Host the plugin is served from; empty when unknown.', max_length=255)),
-                ('source_url', models.URLField(blank=True, help_text='Where new versions are fetched from, if registered by URL.', max_length=1000)),
-                ('visibility', models.CharField(choices=[('public', 'Public'), ('private', 'Private to the publisher'), ('unlisted', 'Unlisted (anyone with the link)')], default='private', max_length=16)),
-                ('review_state', models.CharField(choices=[('draft', 'Not submitted'), ('pending', 'Awaiting review'), ('approved', 'Published'), ('rejected', 'Rejected'), ('suspended', 'Suspended')], default='draft', max_length=16)),
-                ('review_reason', models.TextField(blank=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('drift_detected_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='plugins', to='accounts.organization')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60)),
+                ("name_for_model", models.CharField(blank=True, max_length=100)),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("logo_url", models.URLField(blank=True, max_length=500)),
+                (
+                    "origin",
+                    models.CharField(
+                        blank=True,
+                        help_text="Host the plugin is served from; empty when unknown.",
+                        max_length=255,
+                    ),
+                ),
+                (
+                    "source_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="Where new versions are fetched from, if registered by URL.",
+                        max_length=1000,
+                    ),
+                ),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("public", "Public"),
+                            ("private", "Private to the publisher"),
+                            ("unlisted", "Unlisted (anyone with the link)"),
+                        ],
+                        default="private",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "review_state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Not submitted"),
+                            ("pending", "Awaiting review"),
+                            ("approved", "Published"),
+                            ("rejected", "Rejected"),
+                            ("suspended", "Suspended"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("review_reason", models.TextField(blank=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("drift_detected_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="plugins",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PluginAwaitingReview',
-            fields=[
-            ],
+            name="PluginAwaitingReview",
+            fields=[],
             options={
-                'verbose_name': 'plugin awaiting review',
-                'verbose_name_plural': 'review queue',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "plugin awaiting review",
+                "verbose_name_plural": "review queue",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('plugins.plugin',),
+            bases=("plugins.plugin",),
         ),
         migrations.CreateModel(
-            name='PluginVersion',
+            name="PluginVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(blank=True, help_text='Assigned once the content is known.', null=True)),
-                ('source_kind', models.CharField(choices=[('manifest_url', 'Manifest URL'), ('openapi_url', 'OpenAPI URL'), ('upload', 'Upload')], max_length=16)),
-                ('manifest_url', models.URLField(blank=True, max_length=1000)),
-                ('openapi_url', models.URLField(blank=True, max_length=1000)),
-                ('origin', models.CharField(blank=True, max_length=255)),
-                ('raw_manifest', models.BinaryField(blank=True, null=True)),
-                ('raw_openapi', models.BinaryField(blank=True, null=True)),
-                ('manifest_content_type', models.CharField(blank=True, max_length=100)),
-                ('openapi_content_type', models.CharField(blank=True, max_length=100)),
-                ('bundled_refs', models.JSONField(blank=True, default=dict, help_text='Same-domain remote $ref documents, by URL.')),
-                ('content_sha256', models.CharField(blank=True, max_length=64)),
-                ('normalized', models.JSONField(blank=True, null=True)),
-                ('normalized_openapi', models.JSONField(blank=True, null=True)),
-                ('diff', models.JSONField(blank=True, help_text='Operations added, removed and changed since the previous version.', null=True)),
-                ('validation_state', models.CharField(choices=[('pending', 'Pending'), ('passed', 'Passed'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('validated_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='plugin_versions', to='accounts.organization')),
-                ('plugin', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='plugins.plugin')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Assigned once the content is known.", null=True
+                    ),
+                ),
+                (
+                    "source_kind",
+                    models.CharField(
+                        choices=[
+                            ("manifest_url", "Manifest URL"),
+                            ("openapi_url", "OpenAPI URL"),
+                            ("upload", "Upload"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("manifest_url", models.URLField(blank=True, max_length=1000)),
+                ("openapi_url", models.URLField(blank=True, max_length=1000)),
+                ("origin", models.CharField(blank=True, max_length=255)),
+                ("raw_manifest", models.BinaryField(blank=True, null=True)),
+                ("raw_openapi", models.BinaryField(blank=True, null=True)),
+                ("manifest_content_type", models.CharField(blank=True, max_length=100)),
+                ("openapi_content_type", models.CharField(blank=True, max_length=100)),
+                (
+                    "bundled_refs",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Same-domain remote $ref documents, by URL.",
+                    ),
+                ),
+                ("content_sha256", models.CharField(blank=True, max_length=64)),
+                ("normalized", models.JSONField(blank=True, null=True)),
+                ("normalized_openapi", models.JSONField(blank=True, null=True)),
+                (
+                    "diff",
+                    models.JSONField(
+                        blank=True,
+                        help_text="Operations added, removed and changed since the previous version.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "validation_state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("validated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="plugin_versions",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "plugin",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="plugins.plugin",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='plugin',
-            name='candidate_version',
-            field=models.ForeignKey(blank=True, help_text='The version submitted for review.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='plugins.pluginversion'),
+            model_name="plugin",
+            name="candidate_version",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The version submitted for review.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="plugins.pluginversion",
+            ),
         ),
         migrations.AddField(
-            model_name='plugin',
-            name='published_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='plugins.pluginversion'),
+            model_name="plugin",
+            name="published_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="plugins.pluginversion",
+            ),
         ),
         migrations.CreateModel(
-            name='ValidationRun',
+            name="ValidationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('passed', 'Passed'), ('failed', 'Failed'), ('error', 'Error')], default='queued', max_length=16)),
-                ('stage', models.CharField(choices=[('queued', 'Queued'), ('fetching_manifest', 'Fetching manifest'), ('fetching_spec', 'Fetching OpenAPI document'), ('checking', 'Checking'), ('checking_links', 'Checking links'), ('done', 'Done')], default='queued', max_length=32)),
-                ('trigger', models.CharField(choices=[('submission', 'Submission'), ('retry', 'Retry after a crash'), ('revalidation', 'Scheduled revalidation')], default='submission', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('stage_timings', models.JSONField(blank=True, default=dict)),
-                ('summary', models.CharField(blank=True, max_length=300)),
-                ('drift', models.BooleanField(default=False, help_text='The live documents differ from the version.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='validation_runs', to='accounts.organization')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='plugins.pluginversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                            ("error", "Error"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("fetching_manifest", "Fetching manifest"),
+                            ("fetching_spec", "Fetching OpenAPI document"),
+                            ("checking", "Checking"),
+                            ("checking_links", "Checking links"),
+                            ("done", "Done"),
+                        ],
+                        default="queued",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("submission", "Submission"),
+                            ("retry", "Retry after a crash"),
+                            ("revalidation", "Scheduled revalidation"),
+                        ],
+                        default="submission",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("stage_timings", models.JSONField(blank=True, default=dict)),
+                ("summary", models.CharField(blank=True, max_length=300)),
+                (
+                    "drift",
+                    models.BooleanField(
+                        default=False, help_text="The live documents differ from the version."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="validation_runs",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="plugins.pluginversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Finding',
+            name="Finding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('severity', models.CharField(choices=[('error', 'Error'), ('warning', 'Warning'), ('info', 'Info')], max_length=8)),
-                ('code', models.CharField(max_length=120)),
-                ('document', models.CharField(blank=True, max_length=20)),
-                ('pointer', models.CharField(blank=True, max_length=1000)),
-                ('message', models.TextField()),
-                ('hint', models.TextField(blank=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='plugins.validationrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("error", "Error"), ("warning", "Warning"), ("info", "Info")],
+                        max_length=8,
+                    ),
+                ),
+                ("code", models.CharField(max_length=120)),
+                ("document", models.CharField(blank=True, max_length=20)),
+                ("pointer", models.CharField(blank=True, max_length=1000)),
+                ("message", models.TextField()),
+                ("hint", models.TextField(blank=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="findings",
+                        to="plugins.validationrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddConstraint(
-            model_name='pluginversion',
-            constraint=models.UniqueConstraint(fields=('plugin', 'number'), name='version_number_unique'),
+            model_name="pluginversion",
+            constraint=models.UniqueConstraint(
+                fields=("plugin", "number"), name="version_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pluginversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('content_sha256', ''), _negated=True), fields=('plugin', 'content_sha256'), name='identical_content_is_one_version'),
+            model_name="pluginversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("content_sha256", ""), _negated=True),
+                fields=("plugin", "content_sha256"),
+                name="identical_content_is_one_version",
+            ),
         ),
         migrations.AddIndex(
-            model_name='plugin',
-            index=models.Index(fields=['organization', 'name_for_model', 'origin'], name='plugins_plu_organiz_8e84ed_idx'),
+            model_name="plugin",
+            index=models.Index(
+                fields=["organization", "name_for_model", "origin"],
+                name="plugins_plu_organiz_8e84ed_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plugin',
-            constraint=models.UniqueConstraint(fields=('organization', 'slug'), name='plugin_slug_unique_per_publisher'),
+            model_name="plugin",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "slug"), name="plugin_slug_unique_per_publisher"
+            ),
         ),
         migrations.AddIndex(
-            model_name='validationrun',
-            index=models.Index(fields=['status', 'heartbeat_at'], name='plugins_val_status_f2a1da_idx'),
+            model_name="validationrun",
+            index=models.Index(
+                fields=["status", "heartbeat_at"], name="plugins_val_status_f2a1da_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='finding',
-            index=models.Index(fields=['code'], name='plugins_fin_code_bceded_idx'),
+            model_name="finding",
+            index=models.Index(fields=["code"], name="plugins_fin_code_bceded_idx"),
         ),
     ]

@@ -103,9 +103,7 @@ def test_it_reports_an_html_page_served_as_the_spec(plugin_server, acme, alice):
 def test_it_never_fetches_an_api_url_off_the_root_domain(plugin_server, acme, alice):
     plugin_server.route(
         "/.well-known/ai-plugin.json",
-        todo_manifest(
-            plugin_server, api_url=f"http://localhost:{plugin_server.port}/openapi.json"
-        ),
+        todo_manifest(plugin_server, api_url=f"http://localhost:{plugin_server.port}/openapi.json"),
     )
 
     run = register(acme, alice, plugin_server.url("/"))
