@@ -38,7 +38,10 @@ def test_it_accepts_ordinary_templates(source):
         "{{ ''|attr('__class__') }}",
         "{{ ''|attr(name='__class__') }}",
         "{% set c = x.__class__ %}",
-        "{{ self._TemplateReference__context }}",
+        "{{ items|map(attribute='__class__')|list }}",
+        "{{ items|map('attr', '__class__')|list }}",
+        "{{ items|sort(attribute='name.__class__') }}",
+        "{{ items|selectattr('__class__.__name__', 'equalto', 'x')|list }}",
         "{{ gen.gi_frame }}",
         "{{ cls.mro() }}",
     ],
@@ -55,6 +58,13 @@ def test_it_flags_the_attr_format_escape_cve_2025_27516():
 def test_it_flags_format_strings_that_reach_private_attributes():
     assert errors("{{ '{0.__class__}'.format(1) }}") == [("template.unsafe_attribute", 1)]
     assert errors("{{ '{x[_secret]}'.format_map(d) }}") == [("template.unsafe_attribute", 1)]
+
+
+def test_it_only_warns_about_single_underscore_names_which_may_be_data_keys():
+    (issue,) = check_template("{{ response._links.next.href }}")
+    assert (issue.code, issue.severity) == ("template.unsafe_attribute", "warning")
+    assert "['_links']" in issue.message
+    assert check_template("{{ response['_links'] }} {{ items|map(attribute='_id')|list }}") == []
 
 
 def test_it_warns_when_attr_gets_a_computed_name():

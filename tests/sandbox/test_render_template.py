@@ -40,6 +40,12 @@ def test_it_renders_tojson():
     assert json.loads(render_template("{{ data | tojson }}", {"data": data})) == data
 
 
+def test_it_reads_data_keys_that_start_with_an_underscore():
+    context = {"response": {"_links": {"next": {"href": "/p2"}}, "items": [{"_id": 7}]}}
+    source = "{{ response._links.next.href }} {{ response['items']|map(attribute='_id')|list }}"
+    assert render_template(source, context) == "/p2 [7]"
+
+
 def test_it_allows_modest_arithmetic_and_repetition():
     assert render_template("{{ 2 ** 10 }} {{ '-' * 3 }} {{ 7 // 2 }} {{ 7 % 3 }}", {}) == (
         "1024 --- 3 1"
@@ -69,6 +75,12 @@ def test_it_fails_loudly_on_a_missing_variable_unless_told_to_be_lenient():
         ("{{ x|attr(name) }}", {"x": "", "name": "__class__"}, "template.unsafe_attribute"),
         ("{{ x[name] }}", {"x": "", "name": "__class__"}, "template.unsafe_attribute"),
         ("{{ items.append(1) }}", {"items": []}, "template.unsafe_attribute"),
+        ("{{ self._TemplateReference__context }}", {}, "template.unsafe_attribute"),
+        (
+            "{{ x|map(attribute=n)|first }}",
+            {"x": [""], "n": "__class__"},
+            "template.unsafe_attribute",
+        ),
         ("{{ 10 ** 10000000 }}", {}, "template.too_expensive"),
         ("{{ 'a' * 10**9 }}", {}, "template.too_expensive"),
         ("{{ [0] * 10**9 }}", {}, "template.too_expensive"),
