@@ -146,3 +146,28 @@ def test_a_member_cannot_register(client, bob, acme):
     client.force_login(bob)
     assert Membership.objects.get(user=bob, organization=acme).role == Role.MEMBER
     assert client.get("/o/acme/plugins/new/").status_code == 403
+
+
+def test_it_registers_by_url_through_the_form(alice_web, plugin_server):
+    from tests.plugins.conftest import serve_todo_plugin
+
+    serve_todo_plugin(plugin_server)
+    response = alice_web.post(
+        "/o/acme/plugins/new/", {"url": plugin_server.url("/"), "visibility": "private"}
+    )
+
+    run = ValidationRun.objects.get()
+    assert response["Location"] == f"/o/acme/validation-runs/{run.pk}/"
+    execute_run(run.pk)
+    page = alice_web.get(f"/o/acme/plugins/{run.version.plugin_id}/").content.decode()
+    assert "TODO List" in page
+    assert "v1" in page
+
+
+def test_it_shows_an_ssrf_url_as_a_form_error(alice_web):
+    response = alice_web.post(
+        "/o/acme/plugins/new/", {"url": "http://169.254.169.254/", "visibility": "private"}
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert not ValidationRun.objects.exists()
