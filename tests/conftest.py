@@ -53,6 +53,19 @@ def _bearer(client, token):
 
 
 @pytest.fixture
+def web_as():
+    """web_as(user) -> a test client logged in as the user."""
+    from django.test import Client
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
 def api_as():
     """api_as(user, org) -> a test client that sends a fresh personal access token."""
     from django.test import Client

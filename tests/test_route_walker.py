@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from django.db.models import Model
 from django.forms.models import model_to_dict
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.regex_helper import normalize
 
@@ -230,17 +229,13 @@ def untouched(acme_objects):
 
 
 @pytest.fixture
-def charlie_web(charlie, globex):
-    client = Client()
-    client.force_login(charlie)
-    return client
+def charlie_web(web_as, charlie, globex):
+    return web_as(charlie)
 
 
 @pytest.fixture
-def bob_web(bob, acme):
-    client = Client()
-    client.force_login(bob)
-    return client
+def bob_web(web_as, bob, acme):
+    return web_as(bob)
 
 
 def _assert_private(response, private_strings, what: str) -> None:

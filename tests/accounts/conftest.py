@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from accounts.models import CredentialKind
 from accounts.services import issue_credential
 
 
 @pytest.fixture
-def alice_client(alice, acme):
-    client = Client()
-    client.force_login(alice)
-    return client
+def alice_client(web_as, alice, acme):
+    return web_as(alice)
 
 
 @pytest.fixture
-def bob_client(bob, acme):
-    client = Client()
-    client.force_login(bob)
-    return client
+def bob_client(web_as, bob, acme):
+    return web_as(bob)
 
 
 @pytest.fixture
-def charlie_client(charlie, globex):
-    client = Client()
-    client.force_login(charlie)
-    return client
+def charlie_client(web_as, charlie, globex):
+    return web_as(charlie)
 
 
 @pytest.fixture

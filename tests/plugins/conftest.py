@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from plugins.pipeline import execute_run
+from plugins.registration import register_plugin_by_upload, register_plugin_by_url
 from tests.support.plugin_server import PluginServer, Response
 
 
@@ -79,3 +83,32 @@ def serve_todo_plugin(server: PluginServer, **openapi_options) -> None:
     server.route("/openapi.json", todo_openapi(server, **openapi_options))
     server.route("/logo.png", Response(b"\x89PNG\r\n\x1a\n" + b"\0" * 64, content_type="image/png"))
     server.route("/legal", Response("<html>terms</html>", content_type="text/html"))
+
+
+def register_and_validate(org, user, url, visibility="private"):
+    """Register by URL and run the validation pipeline in-process; returns the finished run."""
+    submission = register_plugin_by_url(
+        organization=org, url=url, visibility=visibility, submitted_by=user
+    )
+    execute_run(submission.run.pk)
+    submission.run.refresh_from_db()
+    return submission.run
+
+
+def finding_codes(run) -> set[str]:
+    return set(run.findings.values_list("code", flat=True))
+
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "marketplace" / "demo"
+
+
+def upload_demo_todo(org, user, visibility="private"):
+    """Register the demo TODO plugin by upload (queued, not yet validated)."""
+    return register_plugin_by_upload(
+        organization=org,
+        manifest=(DEMO_DIR / "todo-manifest.json").read_bytes(),
+        openapi=(DEMO_DIR / "todo-openapi.yaml").read_bytes(),
+        origin="todo.demo.example",
+        visibility=visibility,
+        submitted_by=user,
+    )

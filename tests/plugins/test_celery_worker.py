@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -14,8 +13,9 @@ from marketplace.celery import app as celery_app
 from plugins.models import RunStatus, RunTrigger, ValidationRun
 from plugins.registration import register_plugin_by_upload
 from plugins.tasks import reap_stale_validation_runs
+from tests.plugins.conftest import DEMO_DIR, upload_demo_todo
 
-DEMO = Path(__file__).resolve().parents[2] / "marketplace" / "demo"
+DEMO = DEMO_DIR
 
 
 @pytest.fixture
@@ -40,14 +40,7 @@ def wait_until_finished(run: ValidationRun, seconds: float = 30) -> ValidationRu
 
 @pytest.mark.django_db(transaction=True)
 def test_it_validates_an_upload_in_a_real_worker(redis_worker, acme, alice):
-    submission = register_plugin_by_upload(
-        organization=acme,
-        manifest=(DEMO / "todo-manifest.json").read_bytes(),
-        openapi=(DEMO / "todo-openapi.yaml").read_bytes(),
-        origin="todo.demo.example",
-        visibility="private",
-        submitted_by=alice,
-    )
+    submission = upload_demo_todo(acme, alice, visibility="private")
 
     run = wait_until_finished(submission.run)
 
@@ -64,14 +57,7 @@ def test_it_validates_an_upload_in_a_real_worker(redis_worker, acme, alice):
 def test_it_marks_a_run_abandoned_by_a_dead_worker_as_error_and_requeues(
     acme, alice, django_capture_on_commit_callbacks
 ):
-    submission = register_plugin_by_upload(
-        organization=acme,
-        manifest=(DEMO / "todo-manifest.json").read_bytes(),
-        openapi=(DEMO / "todo-openapi.yaml").read_bytes(),
-        origin="todo.demo.example",
-        visibility="private",
-        submitted_by=alice,
-    )
+    submission = upload_demo_todo(acme, alice, visibility="private")
     long_ago = timezone.now() - timedelta(hours=1)
     ValidationRun.objects.filter(pk=submission.run.pk).update(
         status=RunStatus.RUNNING, stage="checking", heartbeat_at=long_ago, started_at=long_ago

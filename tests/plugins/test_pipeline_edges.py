@@ -8,25 +8,16 @@ import pytest
 from plugins import review
 from plugins.models import Plugin, RunStatus, RunTrigger, ValidationRun
 from plugins.pipeline import execute_run
-from plugins.registration import register_plugin_by_url
 from plugins.tasks import revalidate_published_versions
-from tests.plugins.conftest import serve_todo_plugin, todo_openapi
+from tests.plugins.conftest import (
+    finding_codes,
+    register_and_validate,
+    serve_todo_plugin,
+    todo_openapi,
+)
 from tests.support.plugin_server import Response
 
 pytestmark = pytest.mark.django_db
-
-
-def register(org, user, url):
-    submission = register_plugin_by_url(
-        organization=org, url=url, visibility="public", submitted_by=user
-    )
-    execute_run(submission.run.pk)
-    submission.run.refresh_from_db()
-    return submission.run
-
-
-def codes(run) -> set[str]:
-    return set(run.findings.values_list("code", flat=True))
 
 
 def openplugin_document(server) -> dict:
@@ -44,7 +35,7 @@ def openplugin_document(server) -> dict:
 def test_it_registers_an_openapi_document_carrying_x_openplugin(plugin_server, acme, alice):
     plugin_server.route("/openapi.json", openplugin_document(plugin_server))
 
-    run = register(acme, alice, plugin_server.url("/openapi.json"))
+    run = register_and_validate(acme, alice, plugin_server.url("/openapi.json"))
 
     assert run.status == RunStatus.PASSED, list(run.findings.values_list("code", "message"))
     assert plugin_server.requests == ["/openapi.json"]
@@ -71,7 +62,7 @@ def test_it_bundles_a_remote_ref_on_the_plugins_own_domain(plugin_server, acme, 
         },
     )
 
-    run = register(acme, alice, plugin_server.url("/openapi.json"))
+    run = register_and_validate(acme, alice, plugin_server.url("/openapi.json"))
 
     assert run.status == RunStatus.PASSED, list(run.findings.values_list("code", "message"))
     assert plugin_server.requests == ["/openapi.json", "/schemas.json"]
@@ -83,17 +74,17 @@ def test_it_bundles_a_remote_ref_on_the_plugins_own_domain(plugin_server, acme, 
 def test_it_refuses_a_spec_over_the_size_budget(plugin_server, acme, alice):
     plugin_server.route("/openapi.json", Response(b'{"x": "' + b"a" * (6 * 1024 * 1024) + b'"}'))
 
-    run = register(acme, alice, plugin_server.url("/openapi.json"))
+    run = register_and_validate(acme, alice, plugin_server.url("/openapi.json"))
 
     assert run.status == RunStatus.FAILED
-    assert "fetch.openapi.too_large" in codes(run)
+    assert "fetch.openapi.too_large" in finding_codes(run)
 
 
 def test_it_flags_drift_when_the_live_documents_of_a_published_version_change(
     plugin_server, acme, alice, django_capture_on_commit_callbacks
 ):
     serve_todo_plugin(plugin_server)
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
     plugin = Plugin.objects.get(pk=run.version.plugin_id)
     review.submit_for_review(plugin=plugin, version=run.version, submitted_by=alice)
     review.approve_plugin(plugin=plugin, reviewer=alice)
@@ -108,7 +99,7 @@ def test_it_flags_drift_when_the_live_documents_of_a_published_version_change(
     recheck.refresh_from_db()
     plugin.refresh_from_db()
     assert recheck.drift is True
-    assert "drift.documents_changed" in codes(recheck)
+    assert "drift.documents_changed" in finding_codes(recheck)
     assert plugin.drift_detected_at is not None
     assert recheck.version_id == plugin.published_version_id  # the version itself is untouched
     assert plugin.published_version.normalized == run.version.normalized
@@ -116,7 +107,7 @@ def test_it_flags_drift_when_the_live_documents_of_a_published_version_change(
 
 def test_an_unchanged_published_version_shows_no_drift(plugin_server, acme, alice):
     serve_todo_plugin(plugin_server)
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
     plugin = Plugin.objects.get(pk=run.version.plugin_id)
     review.submit_for_review(plugin=plugin, version=run.version, submitted_by=alice)
     review.approve_plugin(plugin=plugin, reviewer=alice)
@@ -134,7 +125,7 @@ def test_an_unchanged_published_version_shows_no_drift(plugin_server, acme, alic
 
 def test_a_finished_run_is_left_alone_when_its_task_is_redelivered(plugin_server, acme, alice):
     serve_todo_plugin(plugin_server)
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
     requests_before = len(plugin_server.requests)
 
     assert execute_run(run.pk) is None

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from plugins import review
 from plugins.models import Plugin, ValidationRun
 from plugins.pipeline import execute_run
-from plugins.registration import register_plugin_by_upload
-from tests.plugins.conftest import serve_todo_plugin
+from tests.plugins.conftest import DEMO_DIR, serve_todo_plugin, upload_demo_todo
 
 pytestmark = pytest.mark.django_db
-DEMO = Path(__file__).resolve().parents[2] / "marketplace" / "demo"
+DEMO = DEMO_DIR
 
 
 def upload_todo(org, user, visibility="private"):
-    submission = register_plugin_by_upload(
-        organization=org,
-        manifest=(DEMO / "todo-manifest.json").read_bytes(),
-        openapi=(DEMO / "todo-openapi.yaml").read_bytes(),
-        origin="todo.demo.example",
-        visibility=visibility,
-        submitted_by=user,
-    )
+    submission = upload_demo_todo(org, user, visibility=visibility)
     execute_run(submission.run.pk)
     return submission
 

@@ -10,29 +10,21 @@ from plugins.fetching import TransientFetchFailure
 from plugins.models import Plugin, PluginVersion, RunStatus, ValidationState
 from plugins.pipeline import execute_run
 from plugins.registration import SubmissionRejected, register_plugin_by_url
-from tests.plugins.conftest import serve_todo_plugin, todo_manifest
+from tests.plugins.conftest import (
+    finding_codes,
+    register_and_validate,
+    serve_todo_plugin,
+    todo_manifest,
+)
 from tests.support.plugin_server import Response
 
 pytestmark = pytest.mark.django_db
 
 
-def register(org, user, url):
-    submission = register_plugin_by_url(
-        organization=org, url=url, visibility="private", submitted_by=user
-    )
-    execute_run(submission.run.pk)
-    submission.run.refresh_from_db()
-    return submission.run
-
-
-def codes(run) -> set[str]:
-    return set(run.findings.values_list("code", flat=True))
-
-
 def test_it_fetches_manifest_and_spec_and_records_a_version(plugin_server, acme, alice):
     serve_todo_plugin(plugin_server)
 
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
 
     assert run.status == RunStatus.PASSED, list(run.findings.values_list("code", "message"))
     assert plugin_server.requests[:2] == ["/.well-known/ai-plugin.json", "/openapi.json"]
@@ -52,9 +44,9 @@ def test_it_fetches_manifest_and_spec_and_records_a_version(plugin_server, acme,
 
 def test_it_gives_identical_content_the_same_version(plugin_server, acme, alice):
     serve_todo_plugin(plugin_server)
-    first = register(acme, alice, plugin_server.url("/"))
+    first = register_and_validate(acme, alice, plugin_server.url("/"))
 
-    second = register(acme, alice, plugin_server.url("/"))
+    second = register_and_validate(acme, alice, plugin_server.url("/"))
 
     assert second.version.pk == first.version.pk
     assert PluginVersion.objects.filter(plugin=first.version.plugin).count() == 1
@@ -63,10 +55,10 @@ def test_it_gives_identical_content_the_same_version(plugin_server, acme, alice)
 
 def test_it_records_a_new_version_with_its_breaking_diff(plugin_server, acme, alice):
     serve_todo_plugin(plugin_server)
-    first = register(acme, alice, plugin_server.url("/"))
+    first = register_and_validate(acme, alice, plugin_server.url("/"))
     serve_todo_plugin(plugin_server, operations=("getTodos",), extra_required_param=True)
 
-    second = register(acme, alice, plugin_server.url("/"))
+    second = register_and_validate(acme, alice, plugin_server.url("/"))
 
     assert second.version.pk != first.version.pk
     assert second.version.number == 2
@@ -78,10 +70,10 @@ def test_it_records_a_new_version_with_its_breaking_diff(plugin_server, acme, al
 
 
 def test_it_fails_when_the_manifest_is_missing(plugin_server, acme, alice):
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
 
     assert run.status == RunStatus.FAILED
-    assert "fetch.manifest.http_status" in codes(run)
+    assert "fetch.manifest.http_status" in finding_codes(run)
     assert run.version.validation_state == ValidationState.FAILED
 
 
@@ -92,11 +84,11 @@ def test_it_reports_an_html_page_served_as_the_spec(plugin_server, acme, alice):
         Response("<!doctype html><html><body>Sign in</body>", content_type="text/html"),
     )
 
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
 
     assert run.status == RunStatus.FAILED
-    assert "document.html" in {c.split(":")[0] for c in codes(run)} or any(
-        c.endswith("document.html") for c in codes(run)
+    assert "document.html" in {c.split(":")[0] for c in finding_codes(run)} or any(
+        c.endswith("document.html") for c in finding_codes(run)
     )
 
 
@@ -106,10 +98,10 @@ def test_it_never_fetches_an_api_url_off_the_root_domain(plugin_server, acme, al
         todo_manifest(plugin_server, api_url=f"http://localhost:{plugin_server.port}/openapi.json"),
     )
 
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
 
     assert run.status == RunStatus.FAILED
-    assert "manifest.api.url.off_domain" in codes(run)
+    assert "manifest.api.url.off_domain" in finding_codes(run)
     assert plugin_server.requests == ["/.well-known/ai-plugin.json"]
 
 
@@ -119,10 +111,10 @@ def test_it_refuses_a_redirect_to_a_private_address(plugin_server, acme, alice):
         Response(status=302, headers={"Location": "http://127.0.0.1:9/x"}),
     )
 
-    run = register(acme, alice, plugin_server.url("/"))
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
 
     assert run.status == RunStatus.FAILED
-    assert any(code.startswith("fetch.manifest.") for code in codes(run))
+    assert any(code.startswith("fetch.manifest.") for code in finding_codes(run))
 
 
 def test_it_retries_a_server_error_then_fails_on_the_last_attempt(plugin_server, acme, alice):
@@ -140,7 +132,7 @@ def test_it_retries_a_server_error_then_fails_on_the_last_attempt(plugin_server,
     submission.run.refresh_from_db()
     assert submission.run.status == RunStatus.FAILED
     assert submission.run.attempts == 2
-    assert "fetch.manifest.http_status" in codes(submission.run)
+    assert "fetch.manifest.http_status" in finding_codes(submission.run)
 
 
 @pytest.mark.parametrize(
@@ -168,15 +160,15 @@ def test_it_refuses_a_hostname_resolving_to_a_private_address(acme, alice, monke
     from plugins.outbound import transport
 
     monkeypatch.setattr(transport, "resolve", lambda host, port: ["10.0.0.1"])
-    run = register(acme, alice, "http://intranet.example.com/")
+    run = register_and_validate(acme, alice, "http://intranet.example.com/")
 
     assert run.status == RunStatus.FAILED
-    assert "fetch.manifest.address_blocked" in codes(run)
+    assert "fetch.manifest.address_blocked" in finding_codes(run)
 
 
 def test_a_validated_version_is_immutable(plugin_server, acme, alice):
     serve_todo_plugin(plugin_server)
-    version = register(acme, alice, plugin_server.url("/")).version
+    version = register_and_validate(acme, alice, plugin_server.url("/")).version
 
     version.raw_openapi = b"{}"
     with pytest.raises(ValidationError):
