@@ -10,7 +10,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.forms import UserChangeAdminForm, UserCreationAdminForm
-from accounts.models import ApiCredential, Invitation, Membership, Organization, User
+from accounts.models import (
+    ApiCredential,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
 from accounts.services import revoke_credential
 
 
@@ -141,5 +148,27 @@ class ApiCredentialAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         active = list(queryset.filter(revoked_at__isnull=True))
         for credential in active:
-            revoke_credential(credential=credential)
+            revoke_credential(credential=credential, revoked_by=request.user)
         self.message_user(request, f"Revoked {len(active)} credential(s).", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "organization", "actor_label", "action", "target")
+    list_filter = ("action",)
+    search_fields = ("organization__slug", "actor_label", "target")
+    readonly_fields = (
+        "organization",
+        "actor",
+        "actor_label",
+        "action",
+        "target",
+        "details",
+        "created_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.audit import record_event
 from accounts.models import (
     ApiCredential,
     CredentialKind,
@@ -44,6 +45,12 @@ def create_organization(
     organization.full_clean()
     organization.save()
     Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+    record_event(
+        organization=organization,
+        action="organization.created",
+        actor=owner,
+        target=organization.slug,
+    )
     return organization
 
 
@@ -87,8 +94,17 @@ def change_role(*, membership: Membership, role: Role | str, changed_by: User) -
     if locked.role == Role.OWNER and role != Role.OWNER and _owner_count(locked.organization) <= 1:
         raise ValidationError("An organization needs at least one owner.")
     _check_actor_may_grant(locked.organization, changed_by, role, locked)
+    previous = locked.role
     locked.role = role
     locked.save(update_fields=["role"])
+    record_event(
+        organization=locked.organization,
+        action="member.role_changed",
+        actor=changed_by,
+        target=locked.user.email,
+        before=previous,
+        after=role.value,
+    )
     return locked
 
 
@@ -114,8 +130,16 @@ def remove_member(*, membership: Membership, removed_by: User) -> None:
         raise ValidationError("The last owner can't be removed.")
     if locked.user_id != removed_by.pk:
         _check_actor_may_grant(locked.organization, removed_by, Role(locked.role), locked)
-    ApiCredential.objects.filter(organization=locked.organization, user=locked.user).update(
-        revoked_at=timezone.now()
+    revoked = ApiCredential.objects.filter(
+        organization=locked.organization, user=locked.user, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    record_event(
+        organization=locked.organization,
+        action="member.left" if locked.user_id == removed_by.pk else "member.removed",
+        actor=removed_by,
+        target=locked.user.email,
+        role=locked.role,
+        tokens_revoked=revoked,
     )
     locked.delete()
 
@@ -142,12 +166,27 @@ def invite_member(
         invited_by=invited_by,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
+    record_event(
+        organization=organization,
+        action="invitation.sent",
+        actor=invited_by,
+        target=email,
+        role=role.value,
+    )
     return invitation, secret
 
 
-def revoke_invitation(*, invitation: Invitation) -> None:
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation, revoked_by: User | None = None) -> None:
     """Withdraw an open invitation: its link stops working."""
-    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
+    deleted, _ = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
+    if deleted:
+        record_event(
+            organization=invitation.organization,
+            action="invitation.revoked",
+            actor=revoked_by,
+            target=invitation.email,
+        )
 
 
 def find_open_invitation(*, secret: str) -> Invitation | None:
@@ -173,6 +212,13 @@ def accept_invitation(*, secret: str, user: User) -> Membership:
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    record_event(
+        organization=invitation.organization,
+        action="invitation.accepted",
+        actor=user,
+        target=user.email,
+        role=membership.role,
+    )
     return membership
 
 
@@ -215,6 +261,18 @@ def issue_credential(
     )
     credential.full_clean()
     credential.save()
+    record_event(
+        organization=organization,
+        action="credential.issued",
+        actor=created_by,
+        actor_label="" if created_by else "operator (manage.py)",
+        target=f"{credential.name} ({prefix}…)",
+        kind=kind.value,
+        prefix=prefix,
+        role=credential.role,
+        for_user=user.email if user else None,
+        expires_at=expires_at.isoformat() if expires_at else None,
+    )
     return credential, token
 
 
@@ -227,8 +285,19 @@ def _check_may_issue_organization_key(organization, actor_user, role: Role) -> N
         raise ValidationError("An API key can't have a stronger role than yours.")
 
 
-def revoke_credential(*, credential: ApiCredential) -> ApiCredential:
+@transaction.atomic
+def revoke_credential(
+    *, credential: ApiCredential, revoked_by: User | None = None
+) -> ApiCredential:
     if credential.revoked_at is None:
         credential.revoked_at = timezone.now()
         credential.save(update_fields=["revoked_at"])
+        record_event(
+            organization=credential.organization,
+            action="credential.revoked",
+            actor=revoked_by,
+            target=f"{credential.name} ({credential.prefix}…)",
+            kind=credential.kind,
+            prefix=credential.prefix,
+        )
     return credential

@@ -24,6 +24,7 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation-revoke",
     ),
+    path("o/<slug:org_slug>/activity/", views.org_activity, name="org-activity"),
     path("o/<slug:org_slug>/tokens/", views.org_tokens, name="org-tokens"),
     path(
         "o/<slug:org_slug>/tokens/<int:credential_id>/revoke/",

@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import services
+from accounts.audit import events_of
 from accounts.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm, TokenForm
 from accounts.models import ApiCredential, CredentialKind, Invitation, Membership, Role
 from accounts.selectors import (
@@ -147,6 +148,12 @@ def org_home(request):
     )
 
 
+@organization_view(min_role=Role.ADMIN)
+def org_activity(request):
+    events = events_of(organization=request.organization)
+    return _org_render(request, "accounts/activity.html", {"events": events})
+
+
 def _render_members(request, invite_form: InviteForm | None = None, status: int = 200):
     organization = request.organization
     can_manage = request.actor.can(Role.ADMIN)
@@ -256,7 +263,7 @@ def invitation_revoke(request, invitation_id: int):
     invitation = get_scoped_or_404(
         Invitation.objects.filter(accepted_at__isnull=True), request.organization, pk=invitation_id
     )
-    services.revoke_invitation(invitation=invitation)
+    services.revoke_invitation(invitation=invitation, revoked_by=request.user)
     messages.success(request, f"Revoked the invitation of {invitation.email}.")
     return redirect("org-members", org_slug=request.organization.slug)
 
@@ -319,7 +326,7 @@ def token_revoke(request, credential_id: int):
         request.organization,
         pk=credential_id,
     )
-    services.revoke_credential(credential=credential)
+    services.revoke_credential(credential=credential, revoked_by=request.user)
     messages.success(request, f"Revoked {credential.name} ({credential.prefix}…).")
     return redirect("org-tokens", org_slug=request.organization.slug)
 
@@ -342,6 +349,6 @@ def api_key_revoke(request, credential_id: int):
         request.organization,
         pk=credential_id,
     )
-    services.revoke_credential(credential=credential)
+    services.revoke_credential(credential=credential, revoked_by=request.user)
     messages.success(request, f"Revoked {credential.name} ({credential.prefix}…).")
     return redirect("org-api-keys", org_slug=request.organization.slug)

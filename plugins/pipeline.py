@@ -237,7 +237,8 @@ def _finish(run, version, findings: list[CoreFinding], *, report, context) -> Va
         version.normalized_openapi = report.normalized_openapi if report else None
         if report and report.plugin and not failed:
             previous = _previous_validated(version)
-            version.diff = diff_versions(previous.normalized if previous else None, report.plugin)
+            if previous is not None:
+                version.diff = diff_versions(previous.normalized, report.plugin)
             _refresh_plugin_display(version.plugin, report.plugin)
         version.validated_at = timezone.now()
         version.save()

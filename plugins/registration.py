@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from accounts.audit import record_event
 from accounts.models import Organization, User
 from plugins.models import (
     Plugin,
@@ -140,6 +141,7 @@ def register_plugin_by_url(
         openapi_url=fetch_url if kind == SourceKind.OPENAPI_URL else "",
         submitted_by=submitted_by,
     )
+    _record_submission(plugin, version, submitted_by)
     return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
 
 
@@ -191,7 +193,20 @@ def register_plugin_by_upload(
         number=next_version_number(plugin),
         submitted_by=submitted_by,
     )
+    _record_submission(plugin, version, submitted_by)
     return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
+
+
+def _record_submission(plugin: Plugin, version: PluginVersion, submitted_by: User | None) -> None:
+    source = version.manifest_url or version.openapi_url or "upload"
+    record_event(
+        organization=plugin.organization,
+        action="plugin.version_registered",
+        actor=submitted_by,
+        target=plugin.name,
+        source=source,
+        visibility=plugin.visibility,
+    )
 
 
 def normalize_origin(origin: str) -> str:

@@ -1,4 +1,7 @@
-"""Publishing: a publisher submits a passed version; an operator approves, rejects or suspends."""
+"""Publishing: a publisher submits a passed version; an operator approves, rejects or suspends.
+
+Every decision is an audit event of the publisher organization.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.audit import record_event
 from accounts.models import User
 from plugins.models import Plugin, PluginVersion, ReviewState, ValidationState, Visibility
 
@@ -25,6 +29,13 @@ def submit_for_review(*, plugin: Plugin, version: PluginVersion, submitted_by: U
     plugin.review_state = ReviewState.PENDING
     plugin.review_reason = ""
     plugin.save(update_fields=["candidate_version", "review_state", "review_reason", "updated_at"])
+    record_event(
+        organization=plugin.organization,
+        action="plugin.submitted_for_review",
+        actor=submitted_by,
+        target=plugin.name,
+        version=version.number,
+    )
     return plugin
 
 
@@ -36,7 +47,7 @@ def approve_plugin(*, plugin: Plugin, reviewer: User) -> Plugin:
     plugin.published_version = plugin.candidate_version
     plugin.candidate_version = None
     plugin.drift_detected_at = None
-    return _decide(plugin, ReviewState.APPROVED, reviewer, "")
+    return _decide(plugin, ReviewState.APPROVED, reviewer, "", "plugin.approved")
 
 
 @transaction.atomic
@@ -47,12 +58,10 @@ def reject_plugin(*, plugin: Plugin, reviewer: User, reason: str) -> Plugin:
     if plugin.review_state != ReviewState.PENDING:
         raise ValidationError("Only a plugin awaiting review can be rejected.")
     plugin.candidate_version = None
-    state = ReviewState.APPROVED if plugin.published_version_id else ReviewState.REJECTED
-    if state == ReviewState.APPROVED:
+    if plugin.published_version_id:
         # The new candidate was refused; the already published version stays up.
-        _decide(plugin, state, reviewer, reason)
-        return plugin
-    return _decide(plugin, ReviewState.REJECTED, reviewer, reason)
+        return _decide(plugin, ReviewState.APPROVED, reviewer, reason, "plugin.candidate_rejected")
+    return _decide(plugin, ReviewState.REJECTED, reviewer, reason, "plugin.rejected")
 
 
 @transaction.atomic
@@ -60,19 +69,40 @@ def suspend_plugin(*, plugin: Plugin, reviewer: User, reason: str) -> Plugin:
     if not reason.strip():
         raise ValidationError("A suspension needs a reason.")
     plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
-    return _decide(plugin, ReviewState.SUSPENDED, reviewer, reason)
+    return _decide(plugin, ReviewState.SUSPENDED, reviewer, reason, "plugin.suspended")
 
 
-def _decide(plugin: Plugin, state: ReviewState, reviewer: User, reason: str) -> Plugin:
+def _decide(plugin: Plugin, state: ReviewState, reviewer: User, reason: str, action: str) -> Plugin:
     plugin.review_state = state
     plugin.review_reason = reason.strip()
     plugin.reviewed_by = reviewer
     plugin.reviewed_at = timezone.now()
     plugin.save()
+    published = plugin.published_version
+    record_event(
+        organization=plugin.organization,
+        action=action,
+        actor=reviewer,
+        actor_label=f"operator {reviewer.email}",
+        target=plugin.name,
+        reason=reason.strip() or None,
+        published_version=published.number if published else None,
+    )
     return plugin
 
 
-def change_visibility(*, plugin: Plugin, visibility: str) -> Plugin:
+@transaction.atomic
+def change_visibility(*, plugin: Plugin, visibility: str, changed_by: User) -> Plugin:
+    before = plugin.visibility
     plugin.visibility = Visibility(visibility)
     plugin.save(update_fields=["visibility", "updated_at"])
+    if before != plugin.visibility:
+        record_event(
+            organization=plugin.organization,
+            action="plugin.visibility_changed",
+            actor=changed_by,
+            target=plugin.name,
+            before=before,
+            after=plugin.visibility,
+        )
     return plugin

@@ -146,7 +146,9 @@ def plugin_visibility(request, plugin_id: int):
     plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
     form = VisibilityForm(request.POST)
     if form.is_valid():
-        review.change_visibility(plugin=plugin, visibility=form.cleaned_data["visibility"])
+        review.change_visibility(
+            plugin=plugin, visibility=form.cleaned_data["visibility"], changed_by=request.user
+        )
         messages.success(request, "Visibility updated.")
     return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
 

@@ -171,3 +171,30 @@ def test_it_shows_an_ssrf_url_as_a_form_error(alice_web):
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
     assert not ValidationRun.objects.exists()
+
+
+def test_publishing_decisions_are_audit_events(alice_web, alice):
+    from accounts.models import AuditEvent
+
+    upload_through_the_form(alice_web)
+    run = ValidationRun.objects.get()
+    execute_run(run.pk)
+    plugin = run.version.plugin
+    alice_web.post(f"/o/acme/plugins/{plugin.pk}/versions/{run.version_id}/submit/")
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    alice_web.post(
+        "/admin/plugins/pluginawaitingreview/",
+        {"action": "approve", "_selected_action": [plugin.pk]},
+    )
+
+    trail = list(
+        AuditEvent.objects.filter(organization=plugin.organization)
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert trail[-3:] == [
+        "plugin.version_registered",
+        "plugin.submitted_for_review",
+        "plugin.approved",
+    ]
