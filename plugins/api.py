@@ -80,8 +80,20 @@ class PluginOutput(serializers.Serializer):
     review_state = serializers.CharField()
     publisher = PublisherOutput(source="organization")
     published_version = VersionOutput(allow_null=True)
+    public_url = serializers.SerializerMethodField(
+        help_text="The storefront page, once published (public or unlisted)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_public_url(self, plugin) -> str | None:
+        if plugin.review_state != "approved" or plugin.published_version_id is None:
+            return None
+        if plugin.visibility == "private":
+            return None
+        path = reverse("storefront-plugin", args=[plugin.public_id])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
 
 class ValidationRunOutput(serializers.Serializer):

@@ -6,6 +6,8 @@ with a single filter.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -28,7 +30,13 @@ class ReviewState(models.TextChoices):
     SUSPENDED = "suspended", "Suspended"
 
 
+def new_public_id() -> str:
+    """An unguessable id for public links: unlisted plugins must not be enumerable."""
+    return secrets.token_urlsafe(12)
+
+
 class Plugin(models.Model):
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="plugins")
     slug = models.SlugField(max_length=60)
     name_for_model = models.CharField(max_length=100, blank=True)

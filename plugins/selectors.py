@@ -1,7 +1,8 @@
 """Reads about plugins. Tenant visibility rules live here and nowhere else:
 
 - the storefront lists public, approved plugins with a published version;
-- an unlisted approved plugin is reachable by its id but never listed;
+- an unlisted approved plugin is reachable only through its unguessable public link, never
+  listed and never by its integer id;
 - everything else is visible only to its publisher organization.
 """
 
@@ -43,9 +44,10 @@ def storefront_plugins(*, query: str = "") -> QuerySet[Plugin]:
     )
 
 
-def published_plugin_or_404(*, plugin_id: int) -> Plugin:
+def published_plugin_or_404(*, public_id: str) -> Plugin:
+    """A published public or unlisted plugin by its unguessable public id."""
     plugin = (
-        Plugin.objects.filter(_PUBLISHED, pk=plugin_id)
+        Plugin.objects.filter(_PUBLISHED, public_id=public_id)
         .filter(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
         .select_related("organization", "published_version")
         .first()
@@ -68,10 +70,7 @@ def plugins_visible_to(*, organization: Organization, query: str = "") -> QueryS
 def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> Plugin | None:
     return (
         Plugin.objects.filter(pk=plugin_id)
-        .filter(
-            Q(organization=organization)
-            | Q(_PUBLISHED, visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
-        )
+        .filter(Q(organization=organization) | Q(_PUBLISHED, visibility=Visibility.PUBLIC))
         .select_related("organization", "published_version")
         .first()
     )

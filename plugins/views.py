@@ -31,8 +31,8 @@ def storefront(request):
     )
 
 
-def storefront_plugin(request, plugin_id: int):
-    plugin = selectors.published_plugin_or_404(plugin_id=plugin_id)
+def storefront_plugin(request, public_id: str):
+    plugin = selectors.published_plugin_or_404(public_id=public_id)
     return render(
         request,
         "plugins/storefront_plugin.html",

@@ -42,7 +42,7 @@ PUBLIC_ROUTES = {
     "api-schema": "the OpenAPI document",
     "api-docs": "the Swagger UI",
     "storefront": "the public catalogue of published plugins",
-    "storefront-plugin": "a published plugin's public page (hidden ones: tests/plugins)",
+    "storefront-plugin": "a published plugin's page by its unguessable link (others: 404)",
     "invitation-accept": "the link's secret is the credential; a bad link is a 404 page",
     "dashboard": "redirects to one of the user's own organizations",
     "switch-organization": "redirects to one of the user's organizations, 404 otherwise",
@@ -195,6 +195,7 @@ def acme_objects(acme, alice, bob) -> dict[str, Any]:
     objects["plugin_id"] = plugin
     objects["version_id"] = version
     objects["run_id"] = ValidationRun.objects.create(organization=acme, version=version)
+    objects["public_id"] = plugin.public_id  # the storefront link of an unpublished plugin
     return objects
 
 

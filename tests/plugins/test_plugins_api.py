@@ -139,3 +139,28 @@ def test_it_documents_the_plugin_endpoints_in_the_schema(client):
         "/api/v1/plugins/{plugin_id}/versions/",
         "/api/v1/validation-runs/{run_id}/",
     } <= set(schema["paths"])
+
+
+def test_an_unlisted_plugin_is_reachable_only_through_its_link(
+    alice_api, charlie_api, globex, charlie, client
+):
+    unlisted = upload_todo(globex, charlie, visibility="unlisted")
+    publish(unlisted, charlie)
+    public_url = charlie_api.get(f"/api/v1/plugins/{unlisted.plugin.pk}/").json()["public_url"]
+    plugin = Plugin.objects.get(pk=unlisted.plugin.pk)
+
+    assert public_url.endswith(f"/plugins/{plugin.public_id}/")
+    assert len(plugin.public_id) >= 16
+    assert client.get(public_url).status_code == 200
+    assert plugin.name not in client.get("/plugins/").content.decode()
+    assert alice_api.get(f"/api/v1/plugins/{plugin.pk}/").status_code == 404
+    assert plugin.pk not in {p["id"] for p in alice_api.get("/api/v1/plugins/").json()}
+    assert client.get(f"/plugins/{plugin.pk}/").status_code == 404
+
+
+def test_a_private_plugin_has_no_public_page(alice_api, acme, alice, client):
+    private = upload_todo(acme, alice)
+    plugin = Plugin.objects.get(pk=private.plugin.pk)
+
+    assert alice_api.get(f"/api/v1/plugins/{plugin.pk}/").json()["public_url"] is None
+    assert client.get(f"/plugins/{plugin.public_id}/").status_code == 404

@@ -114,7 +114,7 @@ def test_it_publishes_after_submission_and_operator_approval(alice_web, alice, c
     client.logout()
     storefront = client.get("/plugins/?q=todo").content.decode()
     assert plugin.name in storefront
-    detail = client.get(f"/plugins/{plugin.pk}/").content.decode()
+    detail = client.get(f"/plugins/{plugin.public_id}/").content.decode()
     assert "getTodos" in detail
 
 
