@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from plugins.documents import MANIFEST_MAX_BYTES, DocumentError, parse_document
 from plugins.identity import looks_like_manifest
 from plugins.outbound import (
+    DOCUMENT_TIMEOUT,
     SPEC_MAX_BYTES,
     FetchError,
     FetchResult,
@@ -37,7 +38,8 @@ DOCUMENT_TYPES = (
     "application/problem+json",
     "",
 )
-MAX_BUNDLED_REFS = 20
+MAX_BUNDLED_REFS = 10
+REF_TIMEOUT = 5.0
 
 
 class TransientFetchFailure(Exception):
@@ -106,11 +108,13 @@ def _get(
     what: str,
     max_bytes: int,
     redirect_policy: Callable[[str, str], bool] | None = None,
+    timeout: float = DOCUMENT_TIMEOUT,
 ) -> tuple[FetchResult | None, Finding | None]:
     try:
         result = fetch(
             url,
             max_bytes=max_bytes,
+            timeout=timeout,
             redirect_policy=redirect_policy,
             accept_content_types=DOCUMENT_TYPES,
         )
@@ -216,7 +220,9 @@ def fetch_bundled_refs(urls: tuple[str, ...], origin: str) -> tuple[dict[str, st
         if not on_root_domain(url, root):
             continue  # the validator reports off-domain refs; they are never fetched
         try:
-            result, problem = _get(url, document="openapi", what="ref", max_bytes=budget)
+            result, problem = _get(
+                url, document="openapi", what="ref", max_bytes=budget, timeout=REF_TIMEOUT
+            )
         except TransientFetchFailure as failure:
             problem, result = failure.finding, None
         if problem or result is None:

@@ -112,6 +112,7 @@ class ValidationState(models.TextChoices):
 
 # Fields of a version that may never change once it has been validated.
 FROZEN_VERSION_FIELDS = (
+    "logo",
     "raw_manifest",
     "raw_openapi",
     "content_sha256",
@@ -146,6 +147,13 @@ class PluginVersion(models.Model):
     content_sha256 = models.CharField(max_length=64, blank=True)
     normalized = models.JSONField(null=True, blank=True)
     normalized_openapi = models.JSONField(null=True, blank=True)
+    logo = models.BinaryField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The logo as fetched at validation (raster formats only).",
+    )
+    logo_content_type = models.CharField(max_length=32, blank=True)
     diff = models.JSONField(
         null=True,
         blank=True,

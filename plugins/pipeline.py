@@ -206,7 +206,10 @@ def _check_and_finish(run, version, findings: list[CoreFinding], context) -> Val
     findings += list(report.findings)
     if report.plugin:
         context.stage(Stage.CHECKING_LINKS)
-        findings += check_links(report.plugin)
+        links = check_links(report.plugin)
+        findings += links.findings
+        if version.validated_at is None and links.logo:
+            version.logo, version.logo_content_type = links.logo, links.logo_content_type
     return _finish(run, version, findings, report=report, context=context)
 
 

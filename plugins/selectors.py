@@ -35,11 +35,27 @@ def _search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
     )
 
 
+# Version columns a listing never needs (documents and images can be megabytes each).
+_HEAVY_VERSION_FIELDS = [
+    f"published_version__{name}"
+    for name in (
+        "raw_manifest",
+        "raw_openapi",
+        "normalized",
+        "normalized_openapi",
+        "bundled_refs",
+        "logo",
+        "diff",
+    )
+]
+
+
 def storefront_plugins(*, query: str = "") -> QuerySet[Plugin]:
     listed = Plugin.objects.filter(_PUBLISHED, visibility=Visibility.PUBLIC)
     return (
         _search(listed, query)
         .select_related("organization", "published_version")
+        .defer(*_HEAVY_VERSION_FIELDS)
         .order_by("-updated_at")
     )
 

@@ -5,6 +5,7 @@ from plugins import views
 urlpatterns = [
     path("plugins/", views.storefront, name="storefront"),
     path("plugins/<str:public_id>/", views.storefront_plugin, name="storefront-plugin"),
+    path("plugins/<str:public_id>/logo", views.storefront_logo, name="storefront-logo"),
     path("o/<slug:org_slug>/plugins/", views.publisher_plugins, name="publisher-plugins"),
     path("o/<slug:org_slug>/plugins/new/", views.plugin_register, name="plugin-register"),
     path("o/<slug:org_slug>/plugins/<int:plugin_id>/", views.plugin_detail, name="plugin-detail"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,6 +12,7 @@ from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
 from plugins import registration, review, selectors
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
+from plugins.links import SERVED_LOGO_TYPES
 from plugins.models import Plugin, PluginVersion, Stage, ValidationRun
 
 PROGRESS_STAGES = [
@@ -38,6 +40,18 @@ def storefront_plugin(request, public_id: str):
         "plugins/storefront_plugin.html",
         {"plugin": plugin, "spec": plugin.published_version.normalized or {}},
     )
+
+
+def storefront_logo(request, public_id: str):
+    """A published plugin's logo, served from our origin as the bytes were verified."""
+    plugin = selectors.published_plugin_or_404(public_id=public_id)
+    version = plugin.published_version
+    if not version.logo or version.logo_content_type not in SERVED_LOGO_TYPES:
+        raise Http404
+    response = HttpResponse(bytes(version.logo), content_type=version.logo_content_type)
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @organization_view()

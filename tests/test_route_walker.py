@@ -43,6 +43,7 @@ PUBLIC_ROUTES = {
     "api-docs": "the Swagger UI",
     "storefront": "the public catalogue of published plugins",
     "storefront-plugin": "a published plugin's page by its unguessable link (others: 404)",
+    "storefront-logo": "a published plugin's stored logo, by the same link",
     "invitation-accept": "the link's secret is the credential; a bad link is a 404 page",
     "dashboard": "redirects to one of the user's own organizations",
     "switch-organization": "redirects to one of the user's organizations, 404 otherwise",

@@ -198,3 +198,53 @@ def test_publishing_decisions_are_audit_events(alice_web, alice):
         "plugin.submitted_for_review",
         "plugin.approved",
     ]
+
+
+def test_the_storefront_serves_a_verified_logo_from_its_own_origin(
+    acme, alice, client, plugin_server
+):
+    from plugins.models import Plugin
+    from tests.plugins.conftest import register_and_validate, serve_todo_plugin
+
+    serve_todo_plugin(plugin_server)
+    run = register_and_validate(acme, alice, plugin_server.url("/"), "public")
+    plugin = Plugin.objects.get(pk=run.version.plugin_id)
+    from plugins import review
+
+    review.submit_for_review(plugin=plugin, version=run.version, submitted_by=alice)
+    review.approve_plugin(plugin=plugin, reviewer=alice)
+    requests_before = len(plugin_server.requests)
+
+    card = client.get("/plugins/").content.decode()
+    logo = client.get(f"/plugins/{plugin.public_id}/logo")
+
+    assert f'src="/plugins/{plugin.public_id}/logo"' in card
+    assert plugin_server.url("/logo.png") not in card
+    assert logo.status_code == 200
+    assert logo["Content-Type"] == "image/png"
+    assert logo.content.startswith(b"\x89PNG")
+    assert "sandbox" in logo["Content-Security-Policy"]
+    assert len(plugin_server.requests) == requests_before  # served from the stored copy
+
+
+def test_an_svg_logo_is_reported_and_never_served(acme, alice, client, plugin_server):
+    from plugins import review
+    from plugins.models import Plugin
+    from tests.plugins.conftest import finding_codes, register_and_validate, serve_todo_plugin
+    from tests.support.plugin_server import Response
+
+    serve_todo_plugin(plugin_server)
+    plugin_server.route(
+        "/logo.png",
+        Response(
+            '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            content_type="image/svg+xml",
+        ),
+    )
+    run = register_and_validate(acme, alice, plugin_server.url("/"), "public")
+    plugin = Plugin.objects.get(pk=run.version.plugin_id)
+    review.submit_for_review(plugin=plugin, version=run.version, submitted_by=alice)
+    review.approve_plugin(plugin=plugin, reviewer=alice)
+
+    assert "links.logo.unsupported_format" in finding_codes(run)
+    assert client.get(f"/plugins/{plugin.public_id}/logo").status_code == 404
