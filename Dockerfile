@@ -1,5 +1,5 @@
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data PYTHONPATH=/app
 WORKDIR /app
 COPY pyproject.toml ./
 COPY marketplace ./marketplace
@@ -8,8 +8,10 @@ COPY plugins ./plugins
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
+# The code runs from /app (PYTHONPATH): pip installs the dependencies it declares.
 RUN pip install --no-cache-dir . && mkdir -p /data \
-    && ENVIRONMENT=development python manage.py collectstatic --noinput
+    && ENVIRONMENT=production SECRET_KEY=collectstatic-at-build-time-only-not-a-real-key \
+       python manage.py collectstatic --noinput
 RUN useradd --system --home /app marketplace && chown -R marketplace /data
 USER marketplace
 EXPOSE 8000
