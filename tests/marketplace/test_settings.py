@@ -98,3 +98,25 @@ def test_it_uses_postgres_and_redis_when_configured(tmp_path):
     engine, broker, _ = result.stdout.splitlines()
     assert engine == "django.db.backends.postgresql"
     assert broker == "redis://127.0.0.1:6379/3"
+
+
+def test_production_settings_pass_djangos_deployment_checks(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    env.update(
+        {
+            "DATA_DIR": str(tmp_path),
+            "ENVIRONMENT": "production",
+            "SECRET_KEY": "k" * 20 + "-production-test-key-0123456789",
+            "ALLOWED_HOSTS": "marketplace.example.com",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
