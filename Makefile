@@ -41,11 +41,19 @@ format: install
 	$(BIN)/ruff format .
 
 test: lint
+	@# The browser tests (tests/browser) drive Debian's Chromium through its chromedriver.
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "Installing chromium and chromium-driver for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
+	$(BIN)/python -m tests.sandbox.bench_render
 
 corpus-report: install
 	$(BIN)/python manage.py validate_corpus
