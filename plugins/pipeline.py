@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -329,14 +328,24 @@ def mark_run_error(run_id: int, reason: str) -> None:
     ).update(status=RunStatus.ERROR, finished_at=timezone.now(), summary=reason[:300])
 
 
-def stale_runs():
-    """Runs whose worker stopped: running without a heartbeat, or queued and never picked up."""
+def abandoned_runs():
+    """Running runs whose worker stopped sending heartbeats (killed, lost its host, …)."""
     cutoff = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
-    return ValidationRun.objects.filter(
-        Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
-        | Q(
-            status=RunStatus.QUEUED,
-            created_at__lt=cutoff - timedelta(minutes=5),
-            heartbeat_at__isnull=True,
+    return ValidationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
+
+
+def forgotten_runs():
+    """Queued runs nobody has touched for a while: their broker message was probably lost."""
+    cutoff = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
+    return ValidationRun.objects.filter(status=RunStatus.QUEUED).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+
+
+def note_requeued(run_id: int) -> bool:
+    """Mark a queued run as re-sent now; False when it is no longer queued."""
+    return bool(
+        ValidationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            heartbeat_at=timezone.now()
         )
     )

@@ -48,12 +48,22 @@ def validate_plugin_version(self, run_id: int) -> None:
 
 @shared_task(acks_late=True)
 def reap_stale_validation_runs() -> int:
-    """Mark runs whose worker vanished as `error` and queue a fresh run for the same version."""
+    """Rescue runs that would otherwise stay unfinished forever.
+
+    A run left `running` by a worker that died is marked `error` and a fresh run of the same
+    version is queued; a run still `queued` long after its message was sent is sent again
+    (claiming is atomic, so a duplicate message is harmless).
+    """
     from plugins.models import RunTrigger
     from plugins.registration import requeue_version
 
     reaped = 0
-    for run in pipeline.stale_runs().select_related("version"):
+    for run in pipeline.forgotten_runs():
+        with transaction.atomic():
+            if pipeline.note_requeued(run.pk):
+                enqueue_validation(run)
+                reaped += 1
+    for run in pipeline.abandoned_runs().select_related("version"):
         with transaction.atomic():
             pipeline.mark_run_error(run.pk, "The worker stopped mid-run; validation was re-queued.")
             if run.version.validated_at is None or run.trigger == RunTrigger.REVALIDATION:

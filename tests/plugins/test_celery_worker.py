@@ -93,3 +93,22 @@ def test_it_leaves_live_runs_alone(acme, alice):
     assert reap_stale_validation_runs() == 0
     submission.run.refresh_from_db()
     assert submission.run.status == RunStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_it_resends_a_run_whose_message_was_lost_once_per_stale_period(
+    acme, alice, django_capture_on_commit_callbacks
+):
+    submission = upload_demo_todo(acme, alice)
+    long_ago = timezone.now() - timedelta(hours=1)
+    ValidationRun.objects.filter(pk=submission.run.pk).update(created_at=long_ago)
+
+    with django_capture_on_commit_callbacks() as first:
+        assert reap_stale_validation_runs() == 1
+    with django_capture_on_commit_callbacks() as second:
+        assert reap_stale_validation_runs() == 0
+
+    submission.run.refresh_from_db()
+    assert submission.run.status == RunStatus.QUEUED  # the same run, sent again
+    assert ValidationRun.objects.count() == 1
+    assert (len(first), len(second)) == (1, 0)
