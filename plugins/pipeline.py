@@ -133,48 +133,47 @@ def _attach_content(
     run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments
 ) -> tuple[PluginVersion, ValidationRun]:
     """Give a URL-registered version its fetched content, merging with what already exists:
-    identical content is the existing version; a known name_for_model + origin is that plugin."""
+    a known name_for_model + origin is that plugin, and identical content is the existing
+    version. A provisional plugin left without versions by the merge is removed."""
     from plugins.identity import identify_documents
 
+    provisional = version.plugin
     identity = identify_documents(manifest=fetched.manifest, openapi=fetched.openapi)
-    plugin = version.plugin
-    target = find_plugin(
-        organization=version.organization,
-        name_for_model=identity.name_for_model,
-        origin=fetched.origin,
+    plugin = (
+        find_plugin(
+            organization=version.organization,
+            name_for_model=identity.name_for_model,
+            origin=fetched.origin,
+        )
+        or provisional
     )
-    if target is not None and target.pk != plugin.pk:
-        version.plugin = target
-        if not plugin.versions.exclude(pk=version.pk).exists():
-            Plugin.objects.filter(pk=plugin.pk).update(source_url="")
-        plugin = target
+    if plugin.pk != provisional.pk:
+        version.plugin = plugin
+        if not plugin.source_url:
+            Plugin.objects.filter(pk=plugin.pk).update(source_url=provisional.source_url)
     sha = content_sha256(manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin)
     existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
     if existing is not None:
         run.version = existing
         run.save(update_fields=["version"])
-        old_plugin_id = version.plugin_id if version.plugin_id != plugin.pk else None
         version.delete()
-        _drop_empty_provisional_plugin(old_plugin_id)
-        return existing, run
-    version.raw_manifest = fetched.manifest
-    version.raw_openapi = fetched.openapi
-    version.manifest_content_type = fetched.manifest_content_type
-    version.openapi_content_type = fetched.openapi_content_type
-    version.manifest_url = fetched.manifest_url or version.manifest_url
-    version.openapi_url = fetched.openapi_url or version.openapi_url
-    version.origin = fetched.origin
-    version.content_sha256 = sha
-    version.number = next_version_number(plugin)
-    version.save()
-    if identity.name_for_model and not plugin.name_for_model:
-        Plugin.objects.filter(pk=plugin.pk).update(name_for_model=identity.name_for_model)
+        version = existing
+    else:
+        version.raw_manifest = fetched.manifest
+        version.raw_openapi = fetched.openapi
+        version.manifest_content_type = fetched.manifest_content_type
+        version.openapi_content_type = fetched.openapi_content_type
+        version.manifest_url = fetched.manifest_url or version.manifest_url
+        version.openapi_url = fetched.openapi_url or version.openapi_url
+        version.origin = fetched.origin
+        version.content_sha256 = sha
+        version.number = next_version_number(plugin)
+        version.save()
+        if identity.name_for_model and not plugin.name_for_model:
+            Plugin.objects.filter(pk=plugin.pk).update(name_for_model=identity.name_for_model)
+    if plugin.pk != provisional.pk:
+        Plugin.objects.filter(pk=provisional.pk, versions__isnull=True).delete()
     return version, run
-
-
-def _drop_empty_provisional_plugin(plugin_id: int | None) -> None:
-    if plugin_id is not None:
-        Plugin.objects.filter(pk=plugin_id, versions__isnull=True).delete()
 
 
 def _input_for(version: PluginVersion) -> PluginInput:

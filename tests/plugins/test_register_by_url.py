@@ -173,3 +173,31 @@ def test_a_validated_version_is_immutable(plugin_server, acme, alice):
     version.raw_openapi = b"{}"
     with pytest.raises(ValidationError):
         version.save()
+
+
+def test_a_url_registration_joins_the_uploaded_plugin_of_the_same_name_and_origin(
+    plugin_server, acme, alice
+):
+    import json
+
+    from plugins.registration import register_plugin_by_upload
+
+    serve_todo_plugin(plugin_server)
+    manifest = json.dumps(todo_manifest(plugin_server)).encode()
+    uploaded = register_plugin_by_upload(
+        organization=acme,
+        manifest=manifest,
+        openapi=b'{"openapi": "3.0.0", "paths": {}}',
+        origin="127.0.0.1",
+        visibility="private",
+        submitted_by=alice,
+    )
+
+    run = register_and_validate(acme, alice, plugin_server.url("/"))
+
+    assert run.version.plugin_id == uploaded.plugin.pk
+    assert run.version.number == 2
+    assert list(Plugin.objects.filter(organization=acme)) == [uploaded.plugin]
+    assert Plugin.objects.get(pk=uploaded.plugin.pk).source_url == plugin_server.url(
+        "/.well-known/ai-plugin.json"
+    )
