@@ -91,3 +91,12 @@ def alice_api(acme, alice, api_as):
 @pytest.fixture
 def charlie_api(globex, charlie, api_as):
     return api_as(charlie, globex)
+
+
+@pytest.fixture
+def plugin_server():
+    """A real plugin web server on loopback (tests.support.plugin_server)."""
+    from tests.support.plugin_server import PluginServer
+
+    with PluginServer() as server:
+        yield server

@@ -2,17 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from plugins.pipeline import execute_run
 from plugins.registration import register_plugin_by_upload, register_plugin_by_url
 from tests.support.plugin_server import PluginServer, Response
-
-
-@pytest.fixture
-def plugin_server():
-    with PluginServer() as server:
-        yield server
 
 
 def todo_manifest(server: PluginServer, *, api_url: str | None = None, **overrides) -> dict:
