@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.tenancy import OrganizationAPIView
+from marketplace.pagination import PAGE_PARAMETERS, paginated_response
 from plugins import registration, selectors
 from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
@@ -146,14 +147,18 @@ class PluginListApi(OrganizationAPIView):
         visibility = serializers.ChoiceField(choices=VISIBILITIES, default=Visibility.PRIVATE)
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Search text")],
+        parameters=[OpenApiParameter("q", str, description="Search text"), *PAGE_PARAMETERS],
         responses=PluginOutput(many=True),
     )
     def get(self, request):
         plugins = selectors.plugins_visible_to(
             organization=self.actor.organization, query=request.query_params.get("q", "")
-        )[:200]
-        return Response(PluginOutput(plugins, many=True, context={"request": request}).data)
+        )
+        return paginated_response(
+            request,
+            plugins,
+            lambda page: PluginOutput(page, many=True, context={"request": request}).data,
+        )
 
     @extend_schema(
         request={"application/json": UrlInput, "multipart/form-data": UploadInput},

@@ -36,6 +36,10 @@ def _search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
 
 
 # Version columns a listing never needs (documents and images can be megabytes each).
+_DOCUMENT_VERSION_FIELDS = [
+    f"published_version__{name}"
+    for name in ("raw_manifest", "raw_openapi", "normalized_openapi", "bundled_refs", "logo")
+]
 _HEAVY_VERSION_FIELDS = [
     f"published_version__{name}"
     for name in (
@@ -79,7 +83,10 @@ def plugins_visible_to(*, organization: Organization, query: str = "") -> QueryS
         Q(_PUBLISHED, visibility=Visibility.PUBLIC) | Q(organization=organization)
     )
     return (
-        _search(visible, query).select_related("organization", "published_version").order_by("name")
+        _search(visible, query)
+        .select_related("organization", "published_version")
+        .defer(*_DOCUMENT_VERSION_FIELDS)
+        .order_by("name", "pk")
     )
 
 

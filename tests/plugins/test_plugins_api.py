@@ -164,3 +164,20 @@ def test_a_private_plugin_has_no_public_page(alice_api, acme, alice, client):
 
     assert alice_api.get(f"/api/v1/plugins/{plugin.pk}/").json()["public_url"] is None
     assert client.get(f"/plugins/{plugin.public_id}/").status_code == 404
+
+
+def test_it_pages_the_list_with_link_headers(alice_api, acme, alice):
+    for n in range(5):
+        Plugin.objects.create(organization=acme, slug=f"p{n}", name=f"Plugin {n}")
+
+    first = alice_api.get("/api/v1/plugins/?limit=2")
+    last = alice_api.get("/api/v1/plugins/?limit=2&offset=4")
+
+    assert [p["name"] for p in first.json()] == ["Plugin 0", "Plugin 1"]
+    assert first["X-Total-Count"] == "5"
+    assert 'offset=2>; rel="next"' in first["Link"]
+    assert "prev" not in first["Link"]
+    assert [p["name"] for p in last.json()] == ["Plugin 4"]
+    assert 'rel="prev"' in last["Link"]
+    assert "next" not in last["Link"]
+    assert len(alice_api.get("/api/v1/plugins/?limit=100000").json()) == 5
