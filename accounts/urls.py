@@ -10,6 +10,7 @@ urlpatterns = [
     # Everything below is tenant-scoped: each view is an @organization_view.
     path("o/<slug:org_slug>/", views.org_home, name="org-home"),
     path("o/<slug:org_slug>/members/", views.org_members, name="org-members"),
+    path("o/<slug:org_slug>/leave/", views.org_leave, name="org-leave"),
     path("o/<slug:org_slug>/members/invite/", views.member_invite, name="member-invite"),
     path(
         "o/<slug:org_slug>/members/<int:membership_id>/role/", views.member_role, name="member-role"

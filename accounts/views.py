@@ -257,6 +257,20 @@ def member_remove(request, membership_id: int):
     return redirect("org-members", org_slug=request.organization.slug)
 
 
+@organization_view()
+@require_POST
+def org_leave(request):
+    """Any member may leave (an owner only while another owner remains)."""
+    membership = get_scoped_or_404(Membership, request.organization, user=request.user)
+    try:
+        services.remove_member(membership=membership, removed_by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("org-home", org_slug=request.organization.slug)
+    messages.success(request, f"You left {request.organization.name}.")
+    return redirect("dashboard")
+
+
 @organization_view(min_role=Role.ADMIN)
 @require_POST
 def invitation_revoke(request, invitation_id: int):

@@ -148,3 +148,17 @@ def test_it_404s_members_of_another_organization(alice_client, charlie, globex):
 def test_it_only_accepts_posts_for_changes(alice_client, bob_membership):
     assert alice_client.get(_role_url(bob_membership)).status_code == 405
     assert alice_client.get(_remove_url(bob_membership)).status_code == 405
+
+
+def test_a_plain_member_can_leave(web_as, bob, acme):
+    response = web_as(bob).post("/o/acme/leave/")
+
+    assert response.status_code == 302
+    assert not acme.memberships.filter(user=bob).exists()
+
+
+def test_the_last_owner_cannot_leave(web_as, alice, acme):
+    response = web_as(alice).post("/o/acme/leave/", follow=True)
+
+    assert acme.memberships.filter(user=alice, role="owner").exists()
+    assert "last owner" in response.content.decode()
