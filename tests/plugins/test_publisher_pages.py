@@ -37,6 +37,18 @@ def upload_through_the_form(web, visibility="public"):
     )
 
 
+def submit_validated_upload(web, user):
+    """Upload the demo plugin, validate it, submit it for review; make `user` an operator."""
+    upload_through_the_form(web)
+    run = ValidationRun.objects.get()
+    execute_run(run.pk)
+    plugin = run.version.plugin
+    web.post(f"/o/acme/plugins/{plugin.pk}/versions/{run.version_id}/submit/")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return run, plugin
+
+
 def test_it_registers_by_upload_and_shows_live_progress(alice_web):
     response = upload_through_the_form(alice_web)
 
@@ -119,13 +131,7 @@ def test_it_publishes_after_submission_and_operator_approval(alice_web, alice, c
 
 
 def test_an_operator_rejects_with_a_reason(alice_web, alice):
-    upload_through_the_form(alice_web)
-    run = ValidationRun.objects.get()
-    execute_run(run.pk)
-    plugin = run.version.plugin
-    alice_web.post(f"/o/acme/plugins/{plugin.pk}/versions/{run.version_id}/submit/")
-    alice.is_staff = alice.is_superuser = True
-    alice.save()
+    _, plugin = submit_validated_upload(alice_web, alice)
 
     alice_web.post(
         "/admin/plugins/pluginawaitingreview/",
@@ -176,13 +182,7 @@ def test_it_shows_an_ssrf_url_as_a_form_error(alice_web):
 def test_publishing_decisions_are_audit_events(alice_web, alice):
     from accounts.models import AuditEvent
 
-    upload_through_the_form(alice_web)
-    run = ValidationRun.objects.get()
-    execute_run(run.pk)
-    plugin = run.version.plugin
-    alice_web.post(f"/o/acme/plugins/{plugin.pk}/versions/{run.version_id}/submit/")
-    alice.is_staff = alice.is_superuser = True
-    alice.save()
+    _, plugin = submit_validated_upload(alice_web, alice)
     alice_web.post(
         "/admin/plugins/pluginawaitingreview/",
         {"action": "approve", "_selected_action": [plugin.pk]},
