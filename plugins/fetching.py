@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
 
-from plugins.documents import MANIFEST_MAX_BYTES, DocumentError, parse_document
-from plugins.identity import looks_like_manifest
+from plugins.documents import MANIFEST_MAX_BYTES
+from plugins.identity import parse_manifest
 from plugins.outbound import (
     DOCUMENT_TIMEOUT,
     SPEC_MAX_BYTES,
@@ -22,6 +21,8 @@ from plugins.outbound import (
     same_site_redirects_only,
 )
 from plugins.validation import Finding, Severity
+from plugins.validation.domains import host_of, on_root_domain, root_domain
+from plugins.validation.normalize import manifest_api_url
 
 DOCUMENT_TYPES = (
     "application/json",
@@ -68,14 +69,8 @@ class FetchedDocuments:
         )
 
 
-def root_domain(host: str) -> str:
-    host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
-
-
-def on_root_domain(url: str, root: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    return host == root or host.endswith("." + root)
+def _on_plugin_domain(url: str, origin: str) -> bool:
+    return on_root_domain(host_of(url), root_domain(origin))
 
 
 def _failure(document: str, what: str, exc: FetchError) -> Finding:
@@ -132,7 +127,7 @@ def _get(
 
 def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
     on_stage("fetching_manifest")
-    host = urlsplit(manifest_url).hostname or ""
+    host = host_of(manifest_url) or ""
     out = FetchedDocuments(manifest_url=manifest_url, origin=host)
     result, problem = _get(
         manifest_url,
@@ -145,11 +140,26 @@ def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) 
         out.findings.append(problem)
         return out
     out.manifest, out.manifest_content_type = result.content, result.content_type
-    out.origin = urlsplit(result.final_url).hostname or host
-    api_url = _api_url(result.content, result.final_url)
-    if api_url is None:
+    out.origin = host_of(result.final_url) or host
+    manifest = parse_manifest(result.content)
+    if manifest is None:
         return out  # the validator explains what is wrong with the manifest
-    if not on_root_domain(api_url, root_domain(out.origin)):
+    return _follow_api_url(out, manifest, result.final_url, on_stage)
+
+
+def fetch_from_openapi_url(openapi_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
+    out = FetchedDocuments(origin=host_of(openapi_url) or "")
+    return _fetch_spec(out, openapi_url, on_stage)
+
+
+def _follow_api_url(
+    out: FetchedDocuments, manifest: dict, manifest_url: str, on_stage: Callable[[str], None]
+) -> FetchedDocuments:
+    """Fetch the manifest's api.url, but only on the manifest's root domain."""
+    api_url = manifest_api_url(manifest, manifest_url)
+    if api_url is None:
+        return out
+    if not _on_plugin_domain(api_url, out.origin):
         # Reported here because the validator, which has no spec to model, can't.
         out.findings.append(
             Finding(
@@ -165,11 +175,6 @@ def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) 
     return _fetch_spec(out, api_url, on_stage)
 
 
-def fetch_from_openapi_url(openapi_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
-    out = FetchedDocuments(origin=urlsplit(openapi_url).hostname or "")
-    return _fetch_spec(out, openapi_url, on_stage)
-
-
 def _fetch_spec(
     out: FetchedDocuments, url: str, on_stage: Callable[[str], None]
 ) -> FetchedDocuments:
@@ -179,35 +184,14 @@ def _fetch_spec(
     if problem:
         out.findings.append(problem)
         return out
-    content = result.content
-    if out.manifest is None and _is_manifest(content):
+    manifest = parse_manifest(result.content) if out.manifest is None else None
+    if manifest is not None:
         # The URL given as an OpenAPI document was a manifest after all.
-        out.manifest, out.manifest_content_type = content, result.content_type
+        out.manifest, out.manifest_content_type = result.content, result.content_type
         out.manifest_url = result.final_url
-        api_url = _api_url(content, result.final_url)
-        if api_url and on_root_domain(api_url, root_domain(out.origin)):
-            return _fetch_spec(out, api_url, on_stage)
-        return out
-    out.openapi, out.openapi_content_type = content, result.content_type
+        return _follow_api_url(out, manifest, result.final_url, on_stage)
+    out.openapi, out.openapi_content_type = result.content, result.content_type
     return out
-
-
-def _is_manifest(content: bytes) -> bool:
-    try:
-        return looks_like_manifest(parse_document(content, max_bytes=MANIFEST_MAX_BYTES))
-    except DocumentError:
-        return False
-
-
-def _api_url(manifest: bytes, base_url: str) -> str | None:
-    try:
-        doc = parse_document(manifest, max_bytes=MANIFEST_MAX_BYTES)
-    except DocumentError:
-        return None
-    api = doc.get("api")
-    if not isinstance(api, dict) or not isinstance(api.get("url"), str) or not api["url"]:
-        return None
-    return urljoin(base_url, api["url"].strip())
 
 
 def fetch_bundled_refs(urls: tuple[str, ...], origin: str) -> tuple[dict[str, str], list[Finding]]:
@@ -215,9 +199,8 @@ def fetch_bundled_refs(urls: tuple[str, ...], origin: str) -> tuple[dict[str, st
     bundled: dict[str, str] = {}
     findings: list[Finding] = []
     budget = SPEC_MAX_BYTES
-    root = root_domain(origin)
     for url in urls[:MAX_BUNDLED_REFS]:
-        if not on_root_domain(url, root):
+        if not _on_plugin_domain(url, origin):
             continue  # the validator reports off-domain refs; they are never fetched
         try:
             result, problem = _get(

@@ -256,12 +256,7 @@ def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
         live = content_sha256(
             manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin
         )
-        stored = content_sha256(
-            manifest=_bytes(version.raw_manifest),
-            openapi=_bytes(version.raw_openapi),
-            origin=version.origin,
-        )
-        if live != stored:
+        if live != version.content_sha256:
             run.drift = True
             findings.append(
                 CoreFinding(
@@ -279,10 +274,6 @@ def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
     findings += list(report.findings)
     run.save(update_fields=["drift"])
     return _finish(run, version, findings, report=report, context=context)
-
-
-def _bytes(value) -> bytes | None:
-    return bytes(value) if value is not None else None
 
 
 def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:

@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -54,15 +55,15 @@ def classify_url(url: str) -> tuple[SourceKind, str]:
     if "://" not in candidate and candidate and not candidate.startswith("/"):
         candidate = f"https://{candidate}"
     try:
-        precheck_url(candidate)
+        # Parsed by the outbound client's own parser, so what we store is what it will fetch.
+        checked = httpx.URL(precheck_url(candidate))
     except FetchError as exc:
         raise SubmissionRejected(exc.code, exc.message) from None
-    parts = urlsplit(candidate)
-    if parts.path in ("", "/"):
-        return SourceKind.MANIFEST_URL, f"{parts.scheme}://{parts.netloc}{MANIFEST_PATH}"
-    if parts.path.endswith("ai-plugin.json"):
-        return SourceKind.MANIFEST_URL, candidate
-    return SourceKind.OPENAPI_URL, candidate
+    if checked.path in ("", "/"):
+        return SourceKind.MANIFEST_URL, str(checked.copy_with(path=MANIFEST_PATH, query=None))
+    if checked.path.endswith("ai-plugin.json"):
+        return SourceKind.MANIFEST_URL, str(checked)
+    return SourceKind.OPENAPI_URL, str(checked)
 
 
 def content_sha256(
@@ -121,7 +122,7 @@ def register_plugin_by_url(
 ) -> Submission:
     visibility = _check_visibility(visibility)
     kind, fetch_url = classify_url(url)
-    host = urlsplit(fetch_url).hostname or ""
+    host = httpx.URL(fetch_url).host
     plugin = Plugin.objects.filter(organization=organization, source_url=fetch_url).first()
     if plugin is None:
         plugin = Plugin.objects.create(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from plugins import review
 from plugins.models import Plugin, ValidationRun
 from plugins.pipeline import execute_run
+from plugins.registration import register_plugin_by_upload
 from tests.plugins.conftest import DEMO_DIR, serve_todo_plugin, upload_demo_todo
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +184,42 @@ def test_it_pages_the_list_with_link_headers(alice_api, acme, alice):
     assert 'rel="prev"' in last["Link"]
     assert "next" not in last["Link"]
     assert len(alice_api.get("/api/v1/plugins/?limit=100000").json()) == 5
+
+
+def test_a_new_openplugin_document_joins_its_plugin_whatever_its_name_spelling(acme, alice):
+    def openplugin(version: str) -> bytes:
+        return json.dumps(
+            {
+                "openapi": "3.0.0",
+                "info": {"title": "t", "version": version},
+                "servers": [{"url": "https://api.example.com"}],
+                "x-openplugin": {"name": "Acme  Data-Query", "description": "Data."},
+                "paths": {
+                    "/q": {
+                        "get": {"operationId": "query", "responses": {"200": {"description": "ok"}}}
+                    }
+                },
+            }
+        ).encode()
+
+    first = register_plugin_by_upload(
+        organization=acme,
+        manifest=None,
+        openapi=openplugin("1"),
+        origin="api.example.com",
+        visibility="private",
+        submitted_by=alice,
+    )
+    execute_run(first.run.pk)
+    second = register_plugin_by_upload(
+        organization=acme,
+        manifest=None,
+        openapi=openplugin("2"),
+        origin="api.example.com",
+        visibility="private",
+        submitted_by=alice,
+    )
+
+    assert second.plugin.pk == first.plugin.pk
+    assert second.version.number == 2
+    assert Plugin.objects.get(pk=first.plugin.pk).name_for_model == "Acme_Data_Query"
