@@ -20,6 +20,7 @@ from marketplace.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_url,
 )
@@ -310,6 +311,26 @@ MARKETPLACE_CORPUS_DIR = Path(
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )
+
+# Requests that queue a validation run (registrations and re-validations), counted per user
+# (or per organization API key) and per organization in the cache (Redis when REDIS_URL is
+# set). Over the limit: 429 with Retry-After, and nothing is created. `off` disables one.
+MARKETPLACE_SUBMISSIONS_PER_USER = env_rate("MARKETPLACE_SUBMISSIONS_PER_USER", "20/10m")
+MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION = env_rate(
+    "MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION", "60/h"
+)
+RATELIMIT_USE_CACHE = "default"
+
+# Request limits: answered 413/400 before any view runs (see marketplace.limits).
+# The largest request body (an upload carries a spec and a manifest, see plugins/documents.py).
+MARKETPLACE_MAX_REQUEST_BYTES = env_int(
+    "MARKETPLACE_MAX_REQUEST_BYTES", 6 * 1024 * 1024, minimum=64 * 1024
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # non-file form fields and JSON bodies
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 200, minimum=10)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 10, minimum=1)
+# Deepest nesting accepted in a JSON request body.
+MARKETPLACE_MAX_JSON_DEPTH = env_int("MARKETPLACE_MAX_JSON_DEPTH", 32, minimum=4)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,11 @@ urlpatterns = [
         name="api-plugin-versions",
     ),
     path(
+        "plugins/<int:plugin_id>/revalidate/",
+        api.PluginRevalidateApi.as_view(),
+        name="api-plugin-revalidate",
+    ),
+    path(
         "validation-runs/<int:run_id>/", api.ValidationRunApi.as_view(), name="api-validation-run"
     ),
 ]

@@ -118,7 +118,12 @@ def _queue_run(
 
 @transaction.atomic
 def register_plugin_by_url(
-    *, organization: Organization, url: str, visibility: str, submitted_by: User | None
+    *,
+    organization: Organization,
+    url: str,
+    visibility: str,
+    submitted_by: User | None,
+    actor_label: str = "",
 ) -> Submission:
     visibility = _check_visibility(visibility)
     kind, fetch_url = classify_url(url)
@@ -142,7 +147,7 @@ def register_plugin_by_url(
         openapi_url=fetch_url if kind == SourceKind.OPENAPI_URL else "",
         submitted_by=submitted_by,
     )
-    _record_submission(plugin, version, submitted_by)
+    _record_submission(plugin, version, submitted_by, actor_label)
     return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
 
 
@@ -155,6 +160,7 @@ def register_plugin_by_upload(
     origin: str,
     visibility: str,
     submitted_by: User | None,
+    actor_label: str = "",
 ) -> Submission:
     from plugins.identity import identify_documents
 
@@ -194,16 +200,19 @@ def register_plugin_by_upload(
         number=next_version_number(plugin),
         submitted_by=submitted_by,
     )
-    _record_submission(plugin, version, submitted_by)
+    _record_submission(plugin, version, submitted_by, actor_label)
     return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
 
 
-def _record_submission(plugin: Plugin, version: PluginVersion, submitted_by: User | None) -> None:
+def _record_submission(
+    plugin: Plugin, version: PluginVersion, submitted_by: User | None, actor_label: str
+) -> None:
     source = version.manifest_url or version.openapi_url or "upload"
     record_event(
         organization=plugin.organization,
         action="plugin.version_registered",
         actor=submitted_by,
+        actor_label=actor_label,
         target=plugin.name,
         source=source,
         visibility=plugin.visibility,
@@ -235,6 +244,26 @@ def next_version_number(plugin: Plugin) -> int:
     Plugin.objects.select_for_update().filter(pk=plugin.pk).first()
     current = plugin.versions.aggregate(top=Max("number"))["top"] or 0
     return current + 1
+
+
+def revalidate_plugin(
+    *, plugin: Plugin, submitted_by: User | None, actor_label: str = ""
+) -> Submission:
+    """Fetch a URL-registered plugin's live documents again and validate them: unchanged
+    content lands on the existing version, changed content becomes a new one."""
+    if not plugin.source_url:
+        raise SubmissionRejected(
+            "submission.revalidate.no_source",
+            "Only a plugin registered by URL can be checked again; upload its new documents "
+            "instead.",
+        )
+    return register_plugin_by_url(
+        organization=plugin.organization,
+        url=plugin.source_url,
+        visibility=plugin.visibility,
+        submitted_by=submitted_by,
+        actor_label=actor_label,
+    )
 
 
 def requeue_version(*, version: PluginVersion, trigger: RunTrigger) -> ValidationRun:

@@ -15,6 +15,11 @@ urlpatterns = [
         name="plugin-visibility",
     ),
     path(
+        "o/<slug:org_slug>/plugins/<int:plugin_id>/revalidate/",
+        views.plugin_revalidate,
+        name="plugin-revalidate",
+    ),
+    path(
         "o/<slug:org_slug>/plugins/<int:plugin_id>/versions/<int:version_id>/",
         views.plugin_version,
         name="plugin-version",
