@@ -20,9 +20,9 @@ from accounts.tenancy import OrganizationAPIView
 from marketplace.api_errors import THROTTLED_RESPONSE, ErrorOutput
 from marketplace.pagination import PAGE_PARAMETERS, paginated_response
 from plugins import registration, selectors, throttling
-from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
+from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 
 VISIBILITIES = [choice.value for choice in Visibility]
 

@@ -12,7 +12,7 @@ from accounts.models import AuditEvent, CredentialKind, Role, User
 from accounts.services import create_user, issue_credential
 from plugins import review
 from plugins.models import Plugin, ReviewState
-from tests.plugins.conftest import publish, upload
+from tests.support.plugins import publish, upload
 
 pytestmark = pytest.mark.django_db
 

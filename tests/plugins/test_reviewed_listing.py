@@ -13,7 +13,7 @@ import pytest
 
 from plugins import review
 from plugins.models import Plugin, ReviewState, Visibility
-from tests.plugins.conftest import publish, upload
+from tests.support.plugins import publish, upload
 
 pytestmark = pytest.mark.django_db
 

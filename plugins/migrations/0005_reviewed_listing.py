@@ -23,7 +23,7 @@ def copy_published_listing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("plugins", "0003_version_logo"),
+        ("plugins", "0004_rename_finding_runfinding"),
     ]
 
     operations = [

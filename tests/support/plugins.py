@@ -1,11 +1,13 @@
+"""Helpers for tests that register and validate plugins against loopback plugin servers."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from plugins import review
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin
-from plugins.pipeline import execute_run
 from plugins.registration import register_plugin_by_upload, register_plugin_by_url
 from tests.support.plugin_server import PluginServer, Response
 
