@@ -12,13 +12,14 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.tenancy import OrganizationAPIView
 from marketplace.api_errors import THROTTLED_RESPONSE, ErrorOutput
 from marketplace.pagination import PAGE_PARAMETERS, paginated_response
+from marketplace.parsers import BoundedJSONParser
 from plugins import registration, selectors, throttling
 from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
@@ -157,7 +158,7 @@ class PluginListApi(OrganizationAPIView):
     """
 
     required_roles = {"POST": Role.DEVELOPER}
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
 
     class UrlInput(serializers.Serializer):
         url = serializers.CharField(max_length=2000)
