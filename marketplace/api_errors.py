@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
 
+@extend_schema_serializer(component_name="Error")
 class ErrorOutput(serializers.Serializer):
     """Every error the API answers, whatever its status."""
 
+    @extend_schema_serializer(component_name="ErrorDetail")
     class ErrorDetail(serializers.Serializer):
         code = serializers.CharField(help_text="Stable, machine-readable.")
         message = serializers.CharField(help_text="For people.")

@@ -93,7 +93,7 @@ def register_plugin_by_url(
         plugin = Plugin.objects.create(
             organization=organization,
             slug=_unique_plugin_slug(organization, host),
-            name=host,
+            name=host[:100],
             origin=host,
             source_url=fetch_url,
             visibility=visibility,
@@ -142,7 +142,9 @@ def register_plugin_by_upload(
         plugin = Plugin.objects.create(
             organization=organization,
             slug=_unique_plugin_slug(organization, identity.name_for_model or origin or "plugin"),
-            name=identity.display_name or identity.name_for_model or origin or "Untitled plugin",
+            name=(identity.display_name or identity.name_for_model or origin or "Untitled plugin")[
+                :100
+            ],
             name_for_model=identity.name_for_model,
             origin=origin,
             visibility=visibility,
