@@ -17,7 +17,11 @@ from plugins.outbound.client import (
     FetchResult,
     fetch,
 )
-from plugins.outbound.content_types import DOCUMENT_CONTENT_TYPES, LOGO_CONTENT_TYPES
+from plugins.outbound.content_types import (
+    DOCUMENT_CONTENT_TYPES,
+    LOGO_CONTENT_TYPES,
+    document_media_type,
+)
 from plugins.outbound.errors import FetchError
 from plugins.outbound.redirects import same_site_redirects_only
 from plugins.outbound.urls import CheckedURL, precheck, precheck_url
@@ -31,6 +35,7 @@ __all__ = [
     "CheckedURL",
     "FetchError",
     "FetchResult",
+    "document_media_type",
     "fetch",
     "is_blocked_address",
     "precheck",
