@@ -113,10 +113,10 @@ def _get(
     what: str,
     max_bytes: int,
     redirect_policy: Callable[[str, str], bool] | None = None,
-    timeout: float = DOCUMENT_TIMEOUT,
+    timeout: float | None = None,
 ) -> tuple[FetchResult | None, Finding | None]:
     try:
-        with metered(timeout) as allowed:
+        with metered(DOCUMENT_TIMEOUT if timeout is None else timeout) as allowed:
             result = fetch(
                 url,
                 max_bytes=max_bytes,
