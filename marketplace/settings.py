@@ -102,10 +102,12 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.JsonErrorsForApiMiddleware",
+    "marketplace.middleware.FriendlyErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
 WSGI_APPLICATION = "marketplace.wsgi.application"
+CSRF_FAILURE_VIEW = "marketplace.views.csrf_failure"
 ASGI_APPLICATION = "marketplace.asgi.application"
 
 TEMPLATES = [
