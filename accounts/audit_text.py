@@ -30,8 +30,8 @@ SENTENCES: dict[str, str] = {
     "plugin.reinstated": "{actor} reinstated {target}.",
     "plugin.visibility_changed": "{actor} changed the visibility of {target} from {before} "
     "to {after}.",
-    "plugin.archived": "{actor} archived {target}.",
-    "plugin.deleted": "{actor} deleted {target}.",
+    "plugin.revalidation_requested": "{actor} asked to validate {target} v{version} again.",
+    "plugin.deleted": "{actor} deleted {target} and its {versions} version(s).",
 }
 
 _LABELS = {

@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.urls import reverse
 
 from accounts.models import Organization
 from plugins.models import (
@@ -100,7 +101,22 @@ def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> 
 
 
 def publisher_plugins(*, organization: Organization) -> QuerySet[Plugin]:
-    return Plugin.objects.filter(organization=organization).order_by("name")
+    """The organization's plugins, each with `latest_validation` (its newest version's state)."""
+    newest = PluginVersion.objects.filter(plugin=OuterRef("pk")).order_by("-created_at")
+    return (
+        Plugin.objects.filter(organization=organization)
+        .annotate(latest_validation=Subquery(newest.values("validation_state")[:1]))
+        .order_by("name")
+    )
+
+
+def public_url_of(*, plugin: Plugin) -> str | None:
+    """The plugin's storefront page, when it has one (public or unlisted, and published)."""
+    if plugin.review_state != ReviewState.APPROVED or plugin.published_version_id is None:
+        return None
+    if plugin.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
+        return None
+    return reverse("storefront-plugin", args=[plugin.public_id])
 
 
 def versions_of(*, plugin: Plugin, include_unvalidated: bool) -> QuerySet[PluginVersion]:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
-from plugins import registration, review, selectors
+from plugins import publishing, registration, review, selectors
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.links import SERVED_LOGO_TYPES
 from plugins.models import Plugin, PluginVersion, Stage, ValidationRun
@@ -57,7 +57,11 @@ def storefront_logo(request, public_id: str):
 @organization_view()
 def publisher_plugins(request):
     plugins = selectors.publisher_plugins(organization=request.organization)
-    return render(request, "plugins/publisher_plugins.html", {"plugins": plugins})
+    return render(
+        request,
+        "plugins/publisher_plugins.html",
+        {"plugins": plugins, "can_publish": request.actor.can(Role.DEVELOPER)},
+    )
 
 
 @organization_view(min_role=Role.DEVELOPER)
@@ -100,7 +104,11 @@ def _submit(request, data) -> registration.Submission:
 
 @organization_view()
 def plugin_detail(request, plugin_id: int):
-    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    plugin = get_scoped_or_404(
+        Plugin.objects.select_related("published_version", "candidate_version"),
+        request.organization,
+        pk=plugin_id,
+    )
     versions = selectors.versions_of(plugin=plugin, include_unvalidated=True)
     return render(
         request,
@@ -110,8 +118,35 @@ def plugin_detail(request, plugin_id: int):
             "versions": versions,
             "visibility_form": VisibilityForm(initial={"visibility": plugin.visibility}),
             "can_publish": request.actor.can(Role.DEVELOPER),
+            "can_delete": publishing.can_delete(plugin),
+            "public_url": selectors.public_url_of(plugin=plugin),
         },
     )
+
+
+@organization_view(min_role=Role.DEVELOPER)
+@require_POST
+def plugin_revalidate(request, plugin_id: int):
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    try:
+        run = publishing.revalidate_plugin(plugin=plugin, requested_by=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
+    return redirect("validation-run", org_slug=request.organization.slug, run_id=run.pk)
+
+
+@organization_view(min_role=Role.DEVELOPER)
+@require_POST
+def plugin_delete(request, plugin_id: int):
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    try:
+        publishing.delete_plugin(plugin=plugin, deleted_by=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
+    messages.success(request, f"Deleted {plugin.name}.")
+    return redirect("publisher-plugins", org_slug=request.organization.slug)
 
 
 @organization_view()
