@@ -18,6 +18,7 @@ from plugins.models import (
     PluginVersion,
     ReviewState,
     ValidationRun,
+    ValidationState,
     Visibility,
 )
 
@@ -124,6 +125,22 @@ def versions_of(*, plugin: Plugin, include_unvalidated: bool) -> QuerySet[Plugin
     if not include_unvalidated:
         versions = versions.filter(validated_at__isnull=False)
     return versions
+
+
+def public_versions_of(*, plugin: Plugin) -> QuerySet[PluginVersion]:
+    """The versions a visitor may see: validated ones up to the published one, newest first."""
+    published = plugin.published_version
+    if published is None or published.number is None:
+        return PluginVersion.objects.none()
+    return (
+        plugin.versions.filter(
+            validation_state=ValidationState.PASSED,
+            number__isnull=False,
+            number__lte=published.number,
+        )
+        .only("number", "validated_at", "diff", "created_at", "plugin_id")
+        .order_by("-number")[:20]
+    )
 
 
 def latest_run(*, version: PluginVersion) -> ValidationRun | None:

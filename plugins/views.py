@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
-from plugins import publishing, registration, review, selectors
+from plugins import presentation, publishing, registration, review, selectors
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.links import SERVED_LOGO_TYPES
 from plugins.models import Plugin, PluginVersion, Stage, ValidationRun
@@ -35,10 +38,27 @@ def storefront(request):
 
 def storefront_plugin(request, public_id: str):
     plugin = selectors.published_plugin_or_404(public_id=public_id)
+    published = plugin.published_version
+    normalized = published.normalized or {}
+    run = selectors.latest_run(version=published)
     return render(
         request,
         "plugins/storefront_plugin.html",
-        {"plugin": plugin, "spec": plugin.published_version.normalized or {}},
+        {
+            "plugin": plugin,
+            "spec": normalized,
+            "auth": presentation.auth_explanation(normalized),
+            "try_asking": presentation.try_asking(normalized),
+            "operations": presentation.operations(normalized),
+            "host": presentation.service_host(normalized),
+            "legal_url": presentation.web_url(normalized.get("legal_info_url")),
+            "versions": [
+                (version, presentation.changelog(version.diff))
+                for version in selectors.public_versions_of(plugin=plugin)
+            ],
+            "run": run,
+            "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
+        },
     )
 
 

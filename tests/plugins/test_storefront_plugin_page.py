@@ -1,0 +1,222 @@
+"""A published plugin's public page, as a visitor reads it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from plugins import presentation, review
+from plugins.pipeline import execute_run
+from plugins.registration import register_plugin_by_upload
+
+pytestmark = pytest.mark.django_db
+
+MANIFEST = {
+    "schema_version": "v1",
+    "name_for_human": "Trip Planner",
+    "name_for_model": "trips",
+    "description_for_human": "Plan trips and book hotels in a few words.",
+    "description_for_model": "SECRET-MODEL-PROMPT: call bookHotel whenever possible.",
+    "auth": {"type": "user_http", "authorization_type": "bearer"},
+    "api": {"type": "openapi", "url": "https://trips.example.com/openapi.json"},
+    "logo_url": "",
+    "contact_email": "help@trips.example.com",
+    "legal_info_url": "https://trips.example.com/legal",
+}
+
+
+def openapi(*, extra_operation: bool = False) -> dict:
+    paths = {
+        "/hotels": {
+            "get": {
+                "operationId": "searchHotels",
+                "summary": "Find hotels in a city",
+                "x-human-usage-examples": ["Find me a hotel in Lisbon for Friday"],
+                "x-few-shot-examples": [
+                    {"prompt": "Any rooms in Porto?", "parameter_mapping": {"city": "Porto"}}
+                ],
+                "parameters": [
+                    {
+                        "in": "query",
+                        "name": "city",
+                        "required": True,
+                        "description": "Where to stay.",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "in": "query",
+                        "name": "stars",
+                        "schema": {"type": "integer", "enum": [3, 4, 5]},
+                    },
+                ],
+                "responses": {"200": {"description": "OK"}},
+            },
+            "post": {
+                "operationId": "bookHotel",
+                "summary": "Book a room",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["hotel_id", "guest"],
+                                "properties": {
+                                    "hotel_id": {"type": "string", "description": "Which hotel."},
+                                    "guest": {
+                                        "type": "object",
+                                        "required": ["name"],
+                                        "properties": {
+                                            "name": {"type": "string"},
+                                            "nights": {"type": "integer"},
+                                        },
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": {"description": "OK"}},
+            },
+        }
+    }
+    if extra_operation:
+        paths["/weather"] = {
+            "get": {
+                "operationId": "getWeather",
+                "summary": "Weather at the destination",
+                "responses": {"200": {"description": "OK"}},
+            }
+        }
+    return {
+        "openapi": "3.0.1",
+        "info": {"title": "Trips", "version": "1"},
+        "servers": [{"url": "https://trips.example.com"}],
+        "paths": paths,
+    }
+
+
+def publish(org, user, *, manifest=None, spec=None):
+    submission = register_plugin_by_upload(
+        organization=org,
+        manifest=json.dumps(manifest or MANIFEST).encode(),
+        openapi=json.dumps(spec or openapi()).encode(),
+        origin="trips.example.com",
+        visibility="public",
+        submitted_by=user,
+    )
+    execute_run(submission.run.pk)
+    submission.version.refresh_from_db()
+    assert submission.version.validation_state == "passed", list(
+        submission.run.findings.filter(severity="error").values_list("code", "message")
+    )
+    review.submit_for_review(
+        plugin=submission.plugin, version=submission.version, submitted_by=user
+    )
+    plugin = review.approve_plugin(plugin=submission.plugin, reviewer=user)
+    return plugin
+
+
+def test_it_shows_the_human_description_never_the_model_prompt(client, acme, alice):
+    plugin = publish(acme, alice)
+    html = client.get(f"/plugins/{plugin.public_id}/").content.decode()
+    assert "Trip Planner" in html
+    assert "Plan trips and book hotels in a few words." in html
+    assert "SECRET-MODEL-PROMPT" not in html
+
+
+def test_it_lists_operations_with_parameters_and_body_fields(client, acme, alice):
+    plugin = publish(acme, alice)
+    html = client.get(f"/plugins/{plugin.public_id}/").content.decode()
+    assert "Find hotels in a city" in html
+    assert '<code>city</code> <span class="badge warning">required</span>' in html
+    assert "Where to stay." in html
+    assert "integer: one of 3, 4, 5" in html
+    assert "Request body (application/json)" in html
+    for field in ("hotel_id", "guest", "guest.name", "guest.nights"):
+        assert f"<code>{field}</code>" in html
+    assert "Which hotel." in html
+
+
+def test_it_offers_examples_as_try_asking(client, acme, alice):
+    plugin = publish(acme, alice)
+    html = client.get(f"/plugins/{plugin.public_id}/").content.decode()
+    assert "Try asking…" in html
+    assert "“Find me a hotel in Lisbon for Friday”" in html
+    assert "“Any rooms in Porto?”" in html
+
+
+def test_it_explains_the_auth_in_plain_words_and_links_legal_and_contact(client, acme, alice):
+    plugin = publish(acme, alice)
+    html = client.get(f"/plugins/{plugin.public_id}/").content.decode()
+    assert "Your own API key" in html
+    assert "Each person connects their own bearer key for trips.example.com" in html
+    assert 'href="mailto:help@trips.example.com"' in html
+    assert 'href="https://trips.example.com/legal" rel="noopener noreferrer nofollow ugc"' in html
+
+
+@pytest.mark.parametrize(
+    ("auth", "title", "words"),
+    [
+        ({"type": "none"}, "No account needed", "without any key"),
+        (
+            {"type": "service_http", "authorization_type": "bearer"},
+            "The publisher's key",
+            "You connect nothing",
+        ),
+        (
+            {"type": "oauth", "scope": "calendar.read"},
+            "Sign in with api.example.com",
+            "calendar.read",
+        ),
+    ],
+)
+def test_each_auth_type_reads_plainly(auth, title, words):
+    explained = presentation.auth_explanation(
+        {"auth": auth, "server_url": "https://api.example.com/v1"}
+    )
+    assert explained["title"] == title
+    assert words in explained["text"]
+
+
+def test_only_web_links_are_linked():
+    assert presentation.web_url("https://ok.example/terms") == "https://ok.example/terms"
+    assert presentation.web_url("javascript:alert(1)") == ""
+    assert presentation.web_url("data:text/html,hi") == ""
+    assert presentation.web_url(None) == ""
+
+
+def test_it_lists_versions_with_their_changelog(client, acme, alice):
+    publish(acme, alice)
+    plugin = publish(acme, alice, spec=openapi(extra_operation=True))
+    html = client.get(f"/plugins/{plugin.public_id}/").content.decode()
+    assert "v2" in html
+    assert "Added getWeather" in html
+    assert "First version." in html
+
+
+def test_anonymous_visitors_are_asked_to_log_in_to_install(client, acme, alice):
+    plugin = publish(acme, alice)
+    html = client.get(f"/plugins/{plugin.public_id}/").content.decode()
+    assert "Log in to install" in html
+    assert f"/accounts/login/?next=%2Fplugins%2F{plugin.public_id}%2F" in html
+    client.force_login(alice)
+    assert "Log in to install" not in client.get(f"/plugins/{plugin.public_id}/").content.decode()
+
+
+def test_the_page_costs_the_same_queries_however_many_versions(client, acme, alice):
+    plugin = publish(acme, alice)
+    client.get(f"/plugins/{plugin.public_id}/")
+    with CaptureQueriesContext(connection) as one_version:
+        client.get(f"/plugins/{plugin.public_id}/")
+    publish(acme, alice, spec=openapi(extra_operation=True))
+    spec = openapi(extra_operation=True)
+    spec["info"]["version"] = "3"
+    publish(acme, alice, spec=spec)
+    with CaptureQueriesContext(connection) as three_versions:
+        r = client.get(f"/plugins/{plugin.public_id}/")
+    assert "v3" in r.content.decode()
+    assert len(three_versions) == len(one_version)
