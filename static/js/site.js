@@ -34,10 +34,13 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// Destructive actions ask first: <form data-confirm="Remove bob@example.com?">.
+// Destructive actions ask first: <form data-confirm="Remove bob@example.com?">, or the one
+// submit button of a form that does several things: <button data-confirm="…">.
 document.addEventListener("submit", (event) => {
-  const form = event.target.closest("form[data-confirm]");
-  if (form && !window.confirm(form.dataset.confirm)) {
+  const button = event.submitter;
+  const question =
+    (button && button.dataset && button.dataset.confirm) || event.target.dataset.confirm;
+  if (question && !window.confirm(question)) {
     event.preventDefault();
   }
 });
