@@ -19,8 +19,9 @@ install: $(BIN)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate
-	$(BIN)/python manage.py seed_demo
+run: install
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Marketplace: http://127.0.0.1:$(PORT)/   (Ctrl-C stops the web server and the worker)"
 	@echo ""
