@@ -22,6 +22,10 @@ from accounts.models import (
 )
 from accounts.services import revoke_credential
 
+admin.site.site_header = "Plugin Marketplace · operators"
+admin.site.site_title = "Operators"
+admin.site.index_title = "Operators' console"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None) -> bool:
