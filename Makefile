@@ -55,6 +55,7 @@ test: lint
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
 	$(BIN)/python -m tests.sandbox.bench_render
+	$(BIN)/python -m tests.benchmarks.bench_consoles
 
 corpus-report: install
 	$(BIN)/python manage.py validate_corpus

@@ -93,7 +93,7 @@ class Plugin(models.Model):
     def is_listed(self) -> bool:
         return (
             self.visibility == Visibility.PUBLIC
-            and self.review_state == ReviewState.APPROVED
+            and self.review_state in (ReviewState.APPROVED, ReviewState.PENDING)
             and self.published_version_id is not None
         )
 

@@ -22,7 +22,10 @@ from plugins.models import (
     Visibility,
 )
 
-_PUBLISHED = Q(review_state=ReviewState.APPROVED, published_version__isnull=False)
+# Published: a version went live and no operator took it down. While a newer version awaits
+# review (PENDING), the published one stays listed.
+LIVE_REVIEW_STATES = (ReviewState.APPROVED, ReviewState.PENDING)
+_PUBLISHED = Q(review_state__in=LIVE_REVIEW_STATES, published_version__isnull=False)
 
 
 def _search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
@@ -113,7 +116,7 @@ def publisher_plugins(*, organization: Organization) -> QuerySet[Plugin]:
 
 def public_url_of(*, plugin: Plugin) -> str | None:
     """The plugin's storefront page, when it has one (public or unlisted, and published)."""
-    if plugin.review_state != ReviewState.APPROVED or plugin.published_version_id is None:
+    if plugin.review_state not in LIVE_REVIEW_STATES or plugin.published_version_id is None:
         return None
     if plugin.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
         return None

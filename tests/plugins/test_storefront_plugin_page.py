@@ -137,3 +137,23 @@ def test_the_page_costs_the_same_queries_however_many_versions(client, acme, ali
         r = client.get(f"/plugins/{plugin.public_id}/")
     assert "v3" in r.content.decode()
     assert len(three_versions) == len(one_version)
+
+
+def test_a_published_plugin_stays_listed_while_its_update_awaits_review(client, acme, alice):
+    plugin = publish(acme, alice)
+    submission = register_plugin_by_upload(
+        organization=acme,
+        manifest=json.dumps(MANIFEST).encode(),
+        openapi=json.dumps(openapi(extra_operation=True)).encode(),
+        origin="trips.example.com",
+        visibility="public",
+        submitted_by=alice,
+    )
+    execute_run(submission.run.pk)
+    review.submit_for_review(plugin=plugin, version=submission.version, submitted_by=alice)
+    plugin.refresh_from_db()
+    assert plugin.review_state == "pending"
+    page = client.get(f"/plugins/{plugin.public_id}/")
+    assert page.status_code == 200
+    assert "getWeather" not in page.content.decode()  # the candidate isn't live yet
+    assert "Trip Planner" in client.get("/plugins/").content.decode()
