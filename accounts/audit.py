@@ -95,7 +95,10 @@ def events_page(
     position = _parse_cursor(cursor)
     if position is not None:
         at, pk = position
-        events = events.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+        # The redundant `created_at <= at` lets the (organization, -created_at) index range-scan.
+        events = events.filter(
+            Q(created_at__lte=at), Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk)
+        )
     rows = list(events[: size + 1])
     if len(rows) <= size:
         return rows, None

@@ -39,6 +39,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        # Every field is displayed, none is a form field (no form is ever built or saved).
+        excluded = set(self.exclude or ())
+        return [f.name for f in self.model._meta.fields if f.name not in excluded]
+
 
 class DecisionForm(forms.Form):
     DECISIONS = {
