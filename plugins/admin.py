@@ -16,12 +16,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from plugins import review
+from plugins.admin_actions import approve, reject, suspend
 from plugins.models import (
-    Finding,
     Plugin,
     PluginAwaitingReview,
     PluginVersion,
     ReviewState,
+    RunFinding,
     ValidationRun,
 )
 from plugins.review_selectors import review_case
@@ -99,7 +100,11 @@ class PluginAdmin(ReadOnlyAdmin):
     search_fields = ("name", "name_for_model", "origin", "organization__slug", "organization__name")
     list_select_related = ("organization", "published_version")
     exclude = ("logo_url",)
+    actions = [approve, reject, suspend]
     inlines = [VersionInline]
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.has_perm("plugins.change_plugin")
 
     @admin.display(description="")
     def review_link(self, obj):
@@ -136,7 +141,7 @@ class PluginAdmin(ReadOnlyAdmin):
         )
         if plugin is None:
             raise Http404
-        can_decide = request.user.has_perm("plugins.change_plugin")
+        can_decide = self.has_decide_permission(request)
         form = DecisionForm(request.POST or None)
         if request.method == "POST":
             if not can_decide:
@@ -190,6 +195,7 @@ class ReviewQueueAdmin(PluginAdmin):
         "organization",
         "origin",
         "visibility",
+        "requested_visibility",
         "candidate_version",
         "published_version",
         "updated_at",
@@ -208,7 +214,7 @@ class ReviewQueueAdmin(PluginAdmin):
 
 
 class FindingInline(admin.TabularInline):
-    model = Finding
+    model = RunFinding
     fields = ("severity", "code", "document", "pointer", "message")
     readonly_fields = fields
     extra = 0

@@ -18,14 +18,6 @@ def service_host(normalized: dict) -> str:
     return urlsplit(url).hostname or normalized.get("root_domain") or "the plugin's service"
 
 
-def web_url(url: Any) -> str:
-    """The URL if it is an http(s) link we may put in an href (never javascript: or data:)."""
-    if not isinstance(url, str):
-        return ""
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.hostname else ""
-
-
 def auth_explanation(normalized: dict) -> dict[str, str]:
     """{"title", "text"}: what a person will connect, and who holds the key."""
     auth = normalized.get("auth") or {}

@@ -8,8 +8,9 @@ from django.db import transaction
 
 from accounts.audit import record_event
 from accounts.models import User
+from plugins.ingest.queue import queue_run
 from plugins.models import Plugin, RunStatus, RunTrigger, ValidationRun, ValidationState
-from plugins.registration import register_plugin_by_url, requeue_version
+from plugins.registration import revalidate_plugin as revalidate_by_url
 
 
 @transaction.atomic
@@ -18,17 +19,11 @@ def revalidate_plugin(*, plugin: Plugin, requested_by: User) -> ValidationRun:
     an uploaded one has its latest version checked again."""
     plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
     if plugin.source_url:
-        submission = register_plugin_by_url(
-            organization=plugin.organization,
-            url=plugin.source_url,
-            visibility=plugin.visibility,
-            submitted_by=requested_by,
-        )
-        return submission.run
+        return revalidate_by_url(plugin=plugin, submitted_by=requested_by).run
     version = plugin.versions.exclude(content_sha256="").order_by("-created_at").first()
     if version is None:
         raise ValidationError("This plugin has no stored documents to validate; upload them again.")
-    run = requeue_version(version=version, trigger=RunTrigger.REVALIDATION)
+    run = queue_run(version=version, trigger=RunTrigger.REVALIDATION)
     record_event(
         organization=plugin.organization,
         action="plugin.revalidation_requested",

@@ -13,17 +13,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
-from plugins import presentation, publishing, registration, review, selectors
+from plugins import presentation, publishing, registration, review, selectors, throttling
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
-from plugins.links import SERVED_LOGO_TYPES
-from plugins.models import Plugin, PluginVersion, Stage, ValidationRun
+from plugins.ingest.links import SERVED_LOGO_TYPES
+from plugins.listing import vetted_link
+from plugins.models import Plugin, PluginVersion, RunStage, ValidationRun
 
 PROGRESS_STAGES = [
-    Stage.FETCHING_MANIFEST,
-    Stage.FETCHING_SPEC,
-    Stage.CHECKING,
-    Stage.CHECKING_LINKS,
-    Stage.DONE,
+    RunStage.FETCHING_MANIFEST,
+    RunStage.FETCHING_SPEC,
+    RunStage.CHECKING,
+    RunStage.CHECKING_LINKS,
+    RunStage.DONE,
 ]
 
 
@@ -51,7 +52,7 @@ def storefront_plugin(request, public_id: str):
             "try_asking": presentation.try_asking(normalized),
             "operations": presentation.operations(normalized),
             "host": presentation.service_host(normalized),
-            "legal_url": presentation.web_url(normalized.get("legal_info_url")),
+            "legal_url": vetted_link(normalized.get("legal_info_url")),
             "versions": [
                 (version, presentation.changelog(version.diff))
                 for version in selectors.public_versions_of(plugin=plugin)
@@ -89,7 +90,10 @@ def plugin_register(request):
     form = RegisterPluginForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
+            throttling.charge_validation_request(actor=request.actor)
             submission = _submit(request, form.cleaned_data)
+        except throttling.SubmissionThrottled as exc:
+            return throttled_page(request, exc)
         except ValidationError as exc:
             form.add_error(None, exc.messages[0] if exc.messages else "Invalid submission.")
         else:
@@ -102,6 +106,17 @@ def plugin_register(request):
                 "validation-run", org_slug=request.organization.slug, run_id=submission.run.pk
             )
     return render(request, "plugins/register.html", {"form": form})
+
+
+def throttled_page(request, exc: throttling.SubmissionThrottled) -> HttpResponse:
+    response = render(
+        request,
+        "errors/429.html",
+        {"message": exc.message, "retry_after": exc.retry_after},
+        status=429,
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _submit(request, data) -> registration.Submission:
@@ -142,18 +157,6 @@ def plugin_detail(request, plugin_id: int):
             "public_url": selectors.public_url_of(plugin=plugin),
         },
     )
-
-
-@organization_view(min_role=Role.DEVELOPER)
-@require_POST
-def plugin_revalidate(request, plugin_id: int):
-    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
-    try:
-        run = publishing.revalidate_plugin(plugin=plugin, requested_by=request.user)
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-        return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
-    return redirect("validation-run", org_slug=request.organization.slug, run_id=run.pk)
 
 
 @organization_view(min_role=Role.DEVELOPER)
@@ -211,14 +214,37 @@ def plugin_submit_review(request, plugin_id: int, version_id: int):
 
 @organization_view(min_role=Role.DEVELOPER)
 @require_POST
+def plugin_revalidate(request, plugin_id: int):
+    """Validate again now: a URL plugin is fetched again, an upload's latest version re-checked."""
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    try:
+        throttling.charge_validation_request(actor=request.actor)
+        run = publishing.revalidate_plugin(plugin=plugin, requested_by=request.user)
+    except throttling.SubmissionThrottled as exc:
+        return throttled_page(request, exc)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
+    return redirect("validation-run", org_slug=request.organization.slug, run_id=run.pk)
+
+
+@organization_view(min_role=Role.DEVELOPER)
+@require_POST
 def plugin_visibility(request, plugin_id: int):
     plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
     form = VisibilityForm(request.POST)
     if form.is_valid():
-        review.change_visibility(
+        plugin = review.change_visibility(
             plugin=plugin, visibility=form.cleaned_data["visibility"], changed_by=request.user
         )
-        messages.success(request, "Visibility updated.")
+        if plugin.requested_visibility:
+            messages.info(
+                request,
+                f"Making the plugin {plugin.get_requested_visibility_display().lower()} is a "
+                "publication: it applies once an operator approves it.",
+            )
+        else:
+            messages.success(request, "Visibility updated.")
     return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
 
 

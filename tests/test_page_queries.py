@@ -64,7 +64,7 @@ def test_the_review_screen_is_constant_in_versions(client, alice, acme):
         spec["info"]["version"] = version_name
         import json
 
-        from plugins.pipeline import execute_run
+        from plugins.ingest.run import execute_run
         from plugins.registration import register_plugin_by_upload
 
         submission = register_plugin_by_upload(

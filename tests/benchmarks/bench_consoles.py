@@ -50,7 +50,7 @@ def build():
     from accounts.models import AuditEvent, Membership, Organization, Role, User
     from accounts.services import create_organization, create_user
     from plugins import review
-    from plugins.pipeline import execute_run
+    from plugins.ingest.run import execute_run
     from plugins.registration import register_plugin_by_upload
     from tests.support.trips_plugin import MANIFEST, openapi, publish_trips
 

@@ -11,8 +11,8 @@ from selenium.webdriver.support import expected_conditions as ec
 
 from accounts.models import Membership, User
 from accounts.services import create_user, invite_member
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin, ReviewState
-from plugins.pipeline import execute_run
 from tests.browser.helpers import csp_violations, log_in, log_out, screenshot, wait
 from tests.support.trips_plugin import publish_trips
 

@@ -7,10 +7,10 @@ import pytest
 
 from accounts.models import AuditEvent, Membership, Role
 from plugins import review
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin, RunStatus, RunTrigger, ValidationRun
-from plugins.pipeline import execute_run
 from plugins.registration import register_plugin_by_upload
-from tests.plugins.conftest import DEMO_DIR, register_and_validate, serve_todo_plugin
+from tests.support.plugins import DEMO_DIR, register_and_validate, serve_todo_plugin
 
 pytestmark = pytest.mark.django_db
 

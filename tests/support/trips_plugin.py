@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from plugins import review
-from plugins.pipeline import execute_run
+from plugins.ingest.run import execute_run
 from plugins.registration import register_plugin_by_upload
 
 MANIFEST = {

@@ -1,0 +1,227 @@
+"""The fetch stage: get a plugin's documents from the web through the one outbound client.
+
+Nothing here parses more than it must: the manifest is read only to find `api.url`, which is
+fetched only when it is on the manifest's root domain. Every failure becomes a finding with a
+stable code; transient network failures are raised as TransientFetchFailure for Celery to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from plugins.outbound import (
+    DOCUMENT_TIMEOUT,
+    FetchError,
+    FetchResult,
+    fetch,
+    same_site_redirects_only,
+)
+from plugins.validation import Finding, Severity
+from plugins.validation.domains import host_of, on_root_domain, root_domain
+from plugins.validation.identity import parse_manifest
+from plugins.validation.normalize import manifest_api_url
+from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
+
+DOCUMENT_TYPES = (
+    "application/json",
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/x-yaml",
+    "text/plain",
+    "application/octet-stream",
+    "text/html",
+    "application/vnd.oai.openapi",
+    "application/vnd.oai.openapi+json",
+    "application/openapi+json",
+    "application/problem+json",
+    "",
+)
+MAX_BUNDLED_REFS = 10
+REF_TIMEOUT = 5.0
+
+
+class TransientFetchFailure(Exception):
+    """A network failure worth retrying (timeout, refused connection, 5xx)."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+@dataclass
+class FetchedDocuments:
+    manifest: bytes | None = None
+    manifest_content_type: str = ""
+    manifest_url: str = ""
+    openapi: bytes | None = None
+    openapi_content_type: str = ""
+    openapi_url: str = ""
+    origin: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return self.openapi is not None and not any(
+            f.severity == Severity.ERROR for f in self.findings
+        )
+
+
+def _on_plugin_domain(url: str, origin: str) -> bool:
+    return on_root_domain(host_of(url), root_domain(origin))
+
+
+def _failure(document: str, what: str, exc: FetchError) -> Finding:
+    code = exc.code.removeprefix("outbound.")
+    return Finding(
+        severity=Severity.ERROR,
+        code=f"fetch.{what}.{code}",
+        document=document,
+        pointer="",
+        message=f"Fetching the {what}: {exc.message}",
+        hint="Check that the URL is public, served over HTTPS and answers quickly.",
+    )
+
+
+def _status_finding(document: str, what: str, result: FetchResult) -> Finding:
+    return Finding(
+        severity=Severity.ERROR,
+        code=f"fetch.{what}.http_status",
+        document=document,
+        pointer="",
+        message=f"Fetching the {what} returned HTTP {result.status}.",
+        hint="The URL must answer 200 with the document.",
+    )
+
+
+def _get(
+    url: str,
+    *,
+    document: str,
+    what: str,
+    max_bytes: int,
+    redirect_policy: Callable[[str, str], bool] | None = None,
+    timeout: float = DOCUMENT_TIMEOUT,
+) -> tuple[FetchResult | None, Finding | None]:
+    try:
+        result = fetch(
+            url,
+            max_bytes=max_bytes,
+            timeout=timeout,
+            redirect_policy=redirect_policy,
+            accept_content_types=DOCUMENT_TYPES,
+        )
+    except FetchError as exc:
+        finding = _failure(document, what, exc)
+        if exc.transient:
+            raise TransientFetchFailure(finding) from None
+        return None, finding
+    if result.status >= 500 or result.status == 429:
+        raise TransientFetchFailure(_status_finding(document, what, result))
+    if result.status != 200:
+        return None, _status_finding(document, what, result)
+    return result, None
+
+
+def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
+    on_stage("fetching_manifest")
+    host = host_of(manifest_url) or ""
+    out = FetchedDocuments(manifest_url=manifest_url, origin=host)
+    result, problem = _get(
+        manifest_url,
+        document="manifest",
+        what="manifest",
+        max_bytes=MANIFEST_MAX_BYTES,
+        redirect_policy=same_site_redirects_only(host),
+    )
+    if problem:
+        out.findings.append(problem)
+        return out
+    out.manifest, out.manifest_content_type = result.content, result.content_type
+    out.origin = host_of(result.final_url) or host
+    manifest = parse_manifest(result.content)
+    if manifest is None:
+        return out  # the validator explains what is wrong with the manifest
+    return _follow_api_url(out, manifest, result.final_url, on_stage)
+
+
+def fetch_from_openapi_url(openapi_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
+    out = FetchedDocuments(origin=host_of(openapi_url) or "")
+    return _fetch_spec(out, openapi_url, on_stage)
+
+
+def _follow_api_url(
+    out: FetchedDocuments, manifest: dict, manifest_url: str, on_stage: Callable[[str], None]
+) -> FetchedDocuments:
+    """Fetch the manifest's api.url, but only on the manifest's root domain."""
+    api_url = manifest_api_url(manifest, manifest_url)
+    if api_url is None:
+        return out
+    if not _on_plugin_domain(api_url, out.origin):
+        # Reported here because the validator, which has no spec to model, can't.
+        out.findings.append(
+            Finding(
+                severity=Severity.ERROR,
+                code="manifest.api.url.off_domain",
+                document="manifest",
+                pointer="/api/url",
+                message="api.url is not on the manifest's root domain, so it was not fetched.",
+                hint=f"Serve the OpenAPI document from {root_domain(out.origin)} or a subdomain.",
+            )
+        )
+        return out
+    return _fetch_spec(out, api_url, on_stage)
+
+
+def _fetch_spec(
+    out: FetchedDocuments, url: str, on_stage: Callable[[str], None]
+) -> FetchedDocuments:
+    on_stage("fetching_spec")
+    out.openapi_url = url
+    result, problem = _get(url, document="openapi", what="openapi", max_bytes=SPEC_MAX_BYTES)
+    if problem:
+        out.findings.append(problem)
+        return out
+    manifest = parse_manifest(result.content) if out.manifest is None else None
+    if manifest is not None:
+        # The URL given as an OpenAPI document was a manifest after all.
+        out.manifest, out.manifest_content_type = result.content, result.content_type
+        out.manifest_url = result.final_url
+        return _follow_api_url(out, manifest, result.final_url, on_stage)
+    out.openapi, out.openapi_content_type = result.content, result.content_type
+    return out
+
+
+def fetch_bundled_refs(urls: tuple[str, ...], origin: str) -> tuple[dict[str, str], list[Finding]]:
+    """Fetch same-root-domain remote $ref documents within the spec size budget."""
+    bundled: dict[str, str] = {}
+    findings: list[Finding] = []
+    budget = SPEC_MAX_BYTES
+    for url in urls[:MAX_BUNDLED_REFS]:
+        if not _on_plugin_domain(url, origin):
+            continue  # the validator reports off-domain refs; they are never fetched
+        try:
+            result, problem = _get(
+                url, document="openapi", what="ref", max_bytes=budget, timeout=REF_TIMEOUT
+            )
+        except TransientFetchFailure as failure:
+            problem, result = failure.finding, None
+        if problem or result is None:
+            findings.append(
+                Finding(
+                    severity=Severity.WARNING,
+                    code="fetch.ref.unavailable",
+                    document="openapi",
+                    pointer="",
+                    message=f"A remote $ref document could not be fetched: "
+                    f"{problem.message if problem else 'no content'}",
+                    hint="Inline the referenced schemas into the document.",
+                )
+            )
+            continue
+        budget -= len(result.content)
+        bundled[url] = result.content.decode("utf-8", errors="replace")
+        if budget <= 0:
+            break
+    return bundled, findings

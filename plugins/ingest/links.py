@@ -1,0 +1,140 @@
+"""The link stage: the logo and the legal page must be reachable. Problems are warnings.
+
+The logo is kept (at most 1 MiB, raster formats only, its bytes checked against the format
+they claim) so the storefront serves it from our origin: visitors' browsers never contact a
+publisher's host, and an SVG, which can carry script, is never served at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from plugins.outbound import FetchError, fetch
+from plugins.validation import Finding, Severity
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/svg+xml", "image/gif")
+LOGO_MAX_BYTES = 1024 * 1024
+PAGE_PROBE_BYTES = 64 * 1024
+LINK_TIMEOUT = 5.0
+
+# Formats served back to browsers, recognised by their leading bytes, not by a header.
+_SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
+SERVED_LOGO_TYPES = frozenset({*_SIGNATURES, "image/webp"})
+
+
+def sniff_image_type(content: bytes) -> str | None:
+    for media_type, signatures in _SIGNATURES.items():
+        if content.startswith(signatures):
+            return media_type
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass
+class LinkReport:
+    findings: list[Finding] = field(default_factory=list)
+    logo: bytes | None = None
+    logo_content_type: str = ""
+
+
+@dataclass(frozen=True)
+class _Where:
+    document: str
+    logo: str
+    legal: str
+
+
+_MANIFEST = _Where("manifest", "/logo_url", "/legal_info_url")
+_OPENPLUGIN = _Where("openapi", "/x-openplugin/logoUrl", "/x-openplugin/legalInfoUrl")
+
+
+def check_links(plugin: dict) -> LinkReport:
+    where = _OPENPLUGIN if plugin.get("dialect") == "openplugin" else _MANIFEST
+    report = LinkReport()
+    if plugin.get("logo_url"):
+        _check_logo(plugin["logo_url"], where, report)
+    if plugin.get("legal_info_url"):
+        _check_page(plugin["legal_info_url"], where, report)
+    return report
+
+
+def _warn(
+    report: LinkReport, where: _Where, pointer: str, code: str, message: str, hint: str = ""
+) -> None:
+    report.findings.append(
+        Finding(
+            severity=Severity.WARNING,
+            code=code,
+            document=where.document,
+            pointer=pointer,
+            message=message,
+            hint=hint,
+        )
+    )
+
+
+def _check_logo(url: str, where: _Where, report: LinkReport) -> None:
+    hint = "Serve a PNG or JPEG of at most 1 MiB over HTTPS; 512x512 is suggested."
+    try:
+        result = fetch(
+            url, max_bytes=LOGO_MAX_BYTES, timeout=LINK_TIMEOUT, accept_content_types=IMAGE_TYPES
+        )
+    except FetchError as exc:
+        code = f"links.logo.{exc.code.removeprefix('outbound.')}"
+        _warn(report, where, where.logo, code, f"The logo could not be loaded: {exc.message}", hint)
+        return
+    if result.status != 200:
+        _warn(
+            report,
+            where,
+            where.logo,
+            "links.logo.http_status",
+            f"The logo URL returned HTTP {result.status}.",
+            hint,
+        )
+        return
+    sniffed = sniff_image_type(result.content)
+    if sniffed is None:
+        _warn(
+            report,
+            where,
+            where.logo,
+            "links.logo.unsupported_format",
+            "The logo is not a PNG, JPEG, WebP or GIF image (SVG logos are not displayed).",
+            hint,
+        )
+        return
+    if sniffed == "image/gif":
+        _warn(report, where, where.logo, "links.logo.gif", "The logo is a GIF.", hint)
+    report.logo, report.logo_content_type = result.content, sniffed
+
+
+def _check_page(url: str, where: _Where, report: LinkReport) -> None:
+    try:
+        result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=LINK_TIMEOUT)
+    except FetchError as exc:
+        if exc.code == "outbound.too_large":
+            return  # it answered; we only probe
+        _warn(
+            report,
+            where,
+            where.legal,
+            f"links.legal_info_url.{exc.code.removeprefix('outbound.')}",
+            f"The legal information page could not be loaded: {exc.message}",
+        )
+        return
+    if result.status >= 400:
+        _warn(
+            report,
+            where,
+            where.legal,
+            "links.legal_info_url.http_status",
+            f"The legal information page returned HTTP {result.status}.",
+        )

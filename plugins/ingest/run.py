@@ -1,0 +1,315 @@
+"""One validation run, stage by stage: fetch, check, check links, record.
+
+The Celery task calls `execute_run(run_id)`; everything it learns lands on the run (status,
+stage, timings, findings) and, once, on the version (content, normalised form, diff). A run is
+claimed atomically so a redelivered task never runs twice alongside itself, and a version is
+frozen once validated.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from plugins.ingest.fetch import (
+    FetchedDocuments,
+    TransientFetchFailure,
+    fetch_bundled_refs,
+    fetch_from_manifest_url,
+    fetch_from_openapi_url,
+)
+from plugins.ingest.links import check_links
+from plugins.models import (
+    Plugin,
+    PluginVersion,
+    RunFinding,
+    RunStage,
+    RunStatus,
+    RunTrigger,
+    SourceKind,
+    ValidationRun,
+    ValidationState,
+)
+from plugins.validation import Finding, PluginInput, Severity, diff_versions, validate_plugin
+from plugins.validation.identity import identify_documents
+from plugins.versions import content_sha256, find_plugin, next_version_number
+
+logger = logging.getLogger(__name__)
+
+
+class RunContext:
+    """Tracks stage changes and timings of one run, writing them through as they happen."""
+
+    def __init__(self, run: ValidationRun):
+        self.run = run
+        self._stage_started = time.monotonic()
+
+    def stage(self, stage: str) -> None:
+        now = time.monotonic()
+        timings = dict(self.run.stage_timings)
+        timings[self.run.stage] = round(
+            timings.get(self.run.stage, 0) + now - self._stage_started, 4
+        )
+        self._stage_started = now
+        self.run.stage = stage
+        self.run.stage_timings = timings
+        self.run.heartbeat_at = timezone.now()
+        ValidationRun.objects.filter(pk=self.run.pk).update(
+            stage=stage, stage_timings=timings, heartbeat_at=self.run.heartbeat_at
+        )
+
+
+def claim_run(run_id: int) -> ValidationRun | None:
+    """Mark the run running and return it; None when it is finished or someone else runs it."""
+    stale_before = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
+    with transaction.atomic():
+        run = (
+            ValidationRun.objects.select_for_update()
+            .select_related("version__plugin")
+            .filter(pk=run_id)
+            .first()
+        )
+        if run is None or run.is_finished:
+            return None
+        if run.status == RunStatus.RUNNING and run.heartbeat_at and run.heartbeat_at > stale_before:
+            return None  # a live worker has it
+        now = timezone.now()
+        run.status = RunStatus.RUNNING
+        run.attempts += 1
+        run.started_at = run.started_at or now
+        run.heartbeat_at = now
+        run.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
+        return run
+
+
+def execute_run(run_id: int, *, final_attempt: bool = True) -> ValidationRun | None:
+    """Run every stage. Raises TransientFetchFailure (run left queued) when a retry may help."""
+    run = claim_run(run_id)
+    if run is None:
+        return None
+    context = RunContext(run)
+    version = run.version
+    try:
+        fetched = _fetch_stage(run, version, context)
+    except TransientFetchFailure as failure:
+        if not final_attempt:
+            ValidationRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.QUEUED, summary="Retrying: " + failure.finding.message[:280]
+            )
+            raise
+        fetched = FetchedDocuments(findings=[failure.finding])
+    if run.trigger == RunTrigger.REVALIDATION:
+        return _finish_revalidation(run, version, fetched, context)
+    if (
+        fetched is not None
+        and not fetched.usable
+        and fetched.openapi is None
+        and fetched.manifest is None
+    ):
+        return _finish(run, version, list(fetched.findings), report=None, context=context)
+    if fetched is not None:
+        version, run = _attach_content(run, version, fetched)
+    return _check_and_finish(run, version, list(fetched.findings) if fetched else [], context)
+
+
+def _fetch_stage(run, version, context) -> FetchedDocuments | None:
+    needs_fetch = version.source_kind != SourceKind.UPLOAD and (
+        not version.content_sha256 or run.trigger == RunTrigger.REVALIDATION
+    )
+    if not needs_fetch:
+        return None
+    if version.source_kind == SourceKind.MANIFEST_URL:
+        return fetch_from_manifest_url(version.manifest_url, context.stage)
+    return fetch_from_openapi_url(version.openapi_url, context.stage)
+
+
+@transaction.atomic
+def _attach_content(
+    run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments
+) -> tuple[PluginVersion, ValidationRun]:
+    """Give a URL-registered version its fetched content, merging with what already exists:
+    a known name_for_model + origin is that plugin, and identical content is the existing
+    version. A provisional plugin left without versions by the merge is removed."""
+    provisional = version.plugin
+    identity = identify_documents(manifest=fetched.manifest, openapi=fetched.openapi)
+    plugin = (
+        find_plugin(
+            organization=version.organization,
+            name_for_model=identity.name_for_model,
+            origin=fetched.origin,
+        )
+        or provisional
+    )
+    if plugin.pk != provisional.pk:
+        version.plugin = plugin
+        if not plugin.source_url:
+            Plugin.objects.filter(pk=plugin.pk).update(source_url=provisional.source_url)
+    sha = content_sha256(manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin)
+    existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
+    if existing is not None:
+        run.version = existing
+        run.save(update_fields=["version"])
+        version.delete()
+        version = existing
+    else:
+        version.raw_manifest = fetched.manifest
+        version.raw_openapi = fetched.openapi
+        version.manifest_content_type = fetched.manifest_content_type
+        version.openapi_content_type = fetched.openapi_content_type
+        version.manifest_url = fetched.manifest_url or version.manifest_url
+        version.openapi_url = fetched.openapi_url or version.openapi_url
+        version.origin = fetched.origin
+        version.content_sha256 = sha
+        version.number = next_version_number(plugin)
+        version.save()
+        if identity.name_for_model and not plugin.name_for_model:
+            Plugin.objects.filter(pk=plugin.pk).update(name_for_model=identity.name_for_model)
+    if plugin.pk != provisional.pk:
+        Plugin.objects.filter(pk=provisional.pk, versions__isnull=True).delete()
+    return version, run
+
+
+def _input_for(version: PluginVersion) -> PluginInput:
+    return PluginInput(
+        manifest=bytes(version.raw_manifest) if version.raw_manifest is not None else None,
+        openapi=bytes(version.raw_openapi) if version.raw_openapi is not None else None,
+        origin=version.origin or None,
+        manifest_url=version.manifest_url or None,
+        openapi_url=version.openapi_url or None,
+        manifest_content_type=version.manifest_content_type or None,
+        openapi_content_type=version.openapi_content_type or None,
+        bundled_refs={url: text.encode() for url, text in (version.bundled_refs or {}).items()},
+    )
+
+
+def _check_and_finish(run, version, findings: list[Finding], context) -> ValidationRun:
+    if version.raw_manifest is None and version.raw_openapi is None:
+        return _finish(run, version, findings, report=None, context=context)
+    context.stage(RunStage.CHECKING)
+    report = validate_plugin(_input_for(version))
+    if report.remote_refs and not version.validated_at:
+        bundled, ref_findings = fetch_bundled_refs(report.remote_refs, version.origin)
+        findings += ref_findings
+        if bundled:
+            version.bundled_refs = {**(version.bundled_refs or {}), **bundled}
+            version.save(update_fields=["bundled_refs"])
+            report = validate_plugin(_input_for(version))
+    findings += list(report.findings)
+    if report.plugin:
+        context.stage(RunStage.CHECKING_LINKS)
+        links = check_links(report.plugin)
+        findings += links.findings
+        if version.validated_at is None and links.logo:
+            version.logo, version.logo_content_type = links.logo, links.logo_content_type
+    return _finish(run, version, findings, report=report, context=context)
+
+
+def _previous_validated(version: PluginVersion) -> PluginVersion | None:
+    return (
+        PluginVersion.objects.filter(
+            plugin=version.plugin,
+            number__lt=version.number or 0,
+            validation_state=ValidationState.PASSED,
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+@transaction.atomic
+def _finish(run, version, findings: list[Finding], *, report, context) -> ValidationRun:
+    context.stage(RunStage.DONE)
+    failed = any(f.severity == Severity.ERROR for f in findings)
+    _store_findings(run, findings)
+    run.status = RunStatus.FAILED if failed else RunStatus.PASSED
+    run.finished_at = timezone.now()
+    run.summary = _summary(findings)
+    run.save(update_fields=["status", "finished_at", "summary", "stage", "stage_timings"])
+    if version.validated_at is None and version.content_sha256:
+        version.validation_state = ValidationState.FAILED if failed else ValidationState.PASSED
+        version.normalized = report.plugin if report else None
+        version.normalized_openapi = report.normalized_openapi if report else None
+        if report and report.plugin and not failed:
+            previous = _previous_validated(version)
+            if previous is not None:
+                version.diff = diff_versions(previous.normalized, report.plugin)
+            _refresh_plugin_display(version.plugin, report.plugin)
+        version.validated_at = timezone.now()
+        version.save()
+    elif not version.content_sha256:
+        # Nothing could be fetched: the version never got content and never will.
+        PluginVersion.objects.filter(pk=version.pk).update(validation_state=ValidationState.FAILED)
+    return run
+
+
+def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
+    """A scheduled re-check of a published version: drift when the live documents changed."""
+    findings: list[Finding] = list(fetched.findings) if fetched else []
+    if fetched is not None and fetched.openapi is not None:
+        live = content_sha256(
+            manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin
+        )
+        if live != version.content_sha256:
+            run.drift = True
+            findings.append(
+                Finding(
+                    severity=Severity.WARNING,
+                    code="drift.documents_changed",
+                    document="plugin",
+                    pointer="",
+                    message="The live documents differ from the published version.",
+                    hint="Register the new content as a new version and submit it for review.",
+                )
+            )
+            Plugin.objects.filter(pk=version.plugin_id).update(drift_detected_at=timezone.now())
+    context.stage(RunStage.CHECKING)
+    report = validate_plugin(_input_for(version))
+    findings += list(report.findings)
+    run.save(update_fields=["drift"])
+    return _finish(run, version, findings, report=report, context=context)
+
+
+def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
+    Plugin.objects.filter(pk=plugin.pk).update(
+        name=(normalized.get("name_for_human") or plugin.name)[:100],
+        description=(normalized.get("description_for_human") or "")[:1000],
+        logo_url=(normalized.get("logo_url") or "")[:500],
+        name_for_model=(normalized.get("name_for_model") or plugin.name_for_model)[:100],
+    )
+
+
+def _store_findings(run: ValidationRun, findings: list[Finding]) -> None:
+    run.findings.all().delete()
+    RunFinding.objects.bulk_create(
+        [
+            RunFinding(
+                run=run,
+                position=i,
+                severity=str(f.severity),
+                code=f.code[:120],
+                document=f.document[:20],
+                pointer=f.pointer[:1000],
+                message=f.message,
+                hint=f.hint,
+            )
+            for i, f in enumerate(findings)
+        ]
+    )
+
+
+def _summary(findings: list[Finding]) -> str:
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
+    return (
+        f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
+        f"{counts[Severity.INFO]} notes"
+    )
+
+
+def mark_run_error(run_id: int, reason: str) -> None:
+    ValidationRun.objects.filter(pk=run_id).exclude(
+        status__in=[RunStatus.PASSED, RunStatus.FAILED]
+    ).update(status=RunStatus.ERROR, finished_at=timezone.now(), summary=reason[:300])
