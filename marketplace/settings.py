@@ -104,7 +104,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.JsonErrorsForApiMiddleware",
-    "marketplace.middleware.FriendlyErrorPagesMiddleware",
+    "marketplace.error_pages.FriendlyErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
