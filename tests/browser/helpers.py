@@ -55,3 +55,27 @@ def csp_violations(driver) -> list[str]:
         for entry in driver.get_log("browser")
         if "Content Security Policy" in entry.get("message", "")
     ]
+
+
+UNLABELLED_CONTROLS = """
+return Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => {
+    if (el.tagName === 'BUTTON') {
+      return !(el.textContent.trim() || el.getAttribute('aria-label'));
+    }
+    if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) { return false; }
+    if (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) { return false; }
+    return !el.closest('label');
+  })
+  .map(el => el.outerHTML.slice(0, 120));
+"""
+IMAGES_WITHOUT_ALT = """
+return Array.from(document.querySelectorAll('img:not([alt])'))
+  .map(el => el.outerHTML.slice(0, 120));
+"""
+
+
+def accessibility_problems(driver) -> list[str]:
+    """Form controls a screen reader can't name, and images without alt text, on this page."""
+    return driver.execute_script(UNLABELLED_CONTROLS) + driver.execute_script(IMAGES_WITHOUT_ALT)

@@ -13,7 +13,14 @@ from accounts.models import Membership, User
 from accounts.services import create_user, invite_member
 from plugins.ingest.run import execute_run
 from plugins.models import Plugin, ReviewState
-from tests.browser.helpers import csp_violations, log_in, log_out, screenshot, wait
+from tests.browser.helpers import (
+    accessibility_problems,
+    csp_violations,
+    log_in,
+    log_out,
+    screenshot,
+    wait,
+)
 from tests.support.trips_plugin import publish_trips
 
 PASSWORD = "correct horse battery"
@@ -175,3 +182,42 @@ def test_the_audit_log_filters_by_person(live_server, browser, acme, alice, bob)
     assert "plugin=Trip+Planner" in export.get_attribute("href")
     assert Plugin.objects.filter(name="Trip Planner").exists()
     assert csp_violations(browser) == []
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.django_db(transaction=True)
+def test_every_main_page_names_its_controls(live_server, browser, acme, alice, operator):
+    plugin = publish_trips(acme, alice)
+    pages = [
+        "/",
+        "/plugins/",
+        f"/plugins/{plugin.public_id}/",
+        "/accounts/login/",
+        "/accounts/signup/",
+    ]
+    for path in pages:
+        browser.get(live_server.url + path)
+        assert accessibility_problems(browser) == [], path
+    log_in(browser, live_server.url, alice.email, PASSWORD)
+    for path in (
+        "/o/acme/",
+        "/o/acme/members/",
+        "/o/acme/tokens/",
+        "/o/acme/api-keys/",
+        "/o/acme/activity/",
+        "/o/acme/plugins/",
+        "/o/acme/plugins/new/",
+        f"/o/acme/plugins/{plugin.pk}/",
+        "/accounts/email/",
+        "/accounts/password/change/",
+    ):
+        browser.get(live_server.url + path)
+        assert accessibility_problems(browser) == [], path
+        assert csp_violations(browser) == [], path
+    # Keyboard: the skip link is the first stop and moves focus to the content.
+    browser.get(live_server.url + "/o/acme/members/")
+    browser.find_element(By.TAG_NAME, "body").send_keys("\ue004")  # Tab
+    focused = browser.switch_to.active_element
+    assert focused.text == "Skip to content"
+    focused.send_keys("\ue007")  # Enter
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
