@@ -149,6 +149,9 @@ def p95(values: list[float]) -> float:
 
 def main() -> int:
     setup_test_environment()
+    if connection.vendor == "postgresql":
+        # Its own database, so a test run next to it keeps test_<name>.
+        connection.settings_dict["TEST"]["NAME"] = f"bench_{connection.settings_dict['NAME']}"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         owner, org, plugin, _ = build()
