@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "accounts",
     "plugins",
     "plugins.installations",
+    "plugins.credentials",
 ]
 
 MIDDLEWARE = [
