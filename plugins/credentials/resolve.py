@@ -243,7 +243,7 @@ def _site(path: str) -> str:
 def _settings_url(installation) -> str:
     return _site(
         reverse(
-            "credentials:installation",
+            "installation-credentials",
             kwargs={
                 "org_slug": installation.organization.slug,
                 "installation_id": installation.pk,
