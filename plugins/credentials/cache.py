@@ -1,7 +1,7 @@
 """Cache entries of the hot path. They hold sealed values only, never plaintext.
 
-Every write to a credential drops its entry after the transaction commits, so a reader never
-sees a value the database no longer has for longer than one in-flight call.
+Every write to a credential drops its entry at once and again after the transaction commits,
+so a reader never sees a value the database no longer has for longer than one in-flight call.
 """
 
 from __future__ import annotations
@@ -33,7 +33,15 @@ def put(key: str, value) -> None:
 
 
 def drop_on_commit(key: str) -> None:
+    """Drop the entry now (a miss is always safe) and again once the transaction commits,
+    in case a concurrent reader cached the old row in between."""
+    cache.delete(key)
     transaction.on_commit(lambda: cache.delete(key))
+
+
+def put_on_commit(key: str, value) -> None:
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.set(key, value, TTL))
 
 
 def first_use_in(key: str, seconds: int) -> bool:

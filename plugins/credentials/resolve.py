@@ -33,6 +33,7 @@ from plugins.credentials.models import (
 )
 from plugins.credentials.oauth import refresh as refreshing
 from plugins.credentials.oauth.connections import snapshot
+from plugins.credentials.oauth.lock import LockBusy
 from plugins.credentials.schemes import Scheme, apply, auth_type, scheme_for
 
 logger = logging.getLogger(__name__)
@@ -172,7 +173,12 @@ def _oauth(installation, user, *, forced: bool, rejected_generation: int | None)
     now = time.time()
     must_refresh = forced and entry["generation"] == rejected_generation
     if must_refresh or _wants_refresh(entry, now):
-        entry = refreshing.refresh_connection(entry=entry, forced=must_refresh)
+        try:
+            entry = refreshing.refresh_connection(entry=entry, forced=must_refresh)
+        except LockBusy:
+            # Someone has been refreshing for a long time: use the token while it lasts.
+            if refreshing.is_expired(entry, time.time()) or must_refresh:
+                raise CredentialUnavailable(retry_after=5) from None
         now = time.time()
     return _oauth_credential(installation, user, entry, now, forced=must_refresh)
 

@@ -22,7 +22,15 @@ from plugins.outbound.client import FetchResult, fetch
 from plugins.outbound.errors import FetchError
 
 TOKEN_MAX_BYTES = 64 * 1024
-TOKEN_TIMEOUT = 10.0
+
+
+def token_timeout() -> float:
+    """The total deadline of one token, refresh or revocation request, in seconds."""
+    from django.conf import settings
+
+    return float(getattr(settings, "MARKETPLACE_OAUTH_TIMEOUT", 10))
+
+
 HTTP_STATUS = "outbound.http_status"
 NOT_JSON = "outbound.not_json"
 
@@ -64,11 +72,11 @@ class OAuthSession:
         self,
         *,
         json_body: bool = False,
-        timeout: float = TOKEN_TIMEOUT,
+        timeout: float | None = None,
         max_bytes: int = TOKEN_MAX_BYTES,
     ):
         self.json_body = json_body
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else token_timeout()
         self.max_bytes = max_bytes
 
     def post(self, url, data=None, headers=None, auth=None, **_ignored) -> OAuthResponse:

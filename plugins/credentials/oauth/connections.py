@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import record_event
@@ -51,8 +50,7 @@ def snapshot(connection: OAuthConnection) -> dict:
 def publish(connection: OAuthConnection) -> dict:
     """Cache the connection's snapshot once the current transaction commits."""
     entry = snapshot(connection)
-    key = cache.oauth_key(connection.installation_id, connection.user_id)
-    transaction.on_commit(lambda: cache.put(key, entry))
+    cache.put_on_commit(cache.oauth_key(connection.installation_id, connection.user_id), entry)
     return entry
 
 

@@ -13,10 +13,7 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from plugins.outbound.oauth import TOKEN_TIMEOUT
-
-LOCK_LIFETIME = TOKEN_TIMEOUT * 3  # seconds; longer than one token request can take
-WAIT_AT_MOST = TOKEN_TIMEOUT * 2.5
+from plugins.outbound.oauth import token_timeout
 
 
 class LockBusy(Exception):
@@ -37,10 +34,12 @@ def connection_lock(connection_id: int):
         return
     from redis.exceptions import LockError
 
+    # Outlives the token request's total deadline, so it can't expire under its holder.
+    lifetime = token_timeout() * 3
     lock = _redis(settings.REDIS_URL).lock(
         f"lock:oauth-connection:{connection_id}",
-        timeout=LOCK_LIFETIME,
-        blocking_timeout=WAIT_AT_MOST,
+        timeout=lifetime,
+        blocking_timeout=lifetime * 0.8,
         sleep=0.02,
     )
     if not lock.acquire():
