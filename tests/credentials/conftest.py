@@ -15,6 +15,7 @@ from plugins.installations.models import Installation
 from plugins.models import Plugin
 from tests.credentials.oauth_server import OAuthServer
 from tests.installations.helpers import make_version
+from tests.outbound.conftest import serve  # noqa: F401 - the loopback server fixture
 
 CLIENT_ID = "todo-marketplace"
 CLIENT_SECRET = "client-secret-canary-4f1d2c9a8b7e"
