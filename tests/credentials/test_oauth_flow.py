@@ -99,7 +99,8 @@ def test_a_callback_carrying_another_users_state_is_refused_and_audited(make_wor
     callback = world.authorize(authorization_url)
     response = world.web(bob).get(world.local(callback))
     assert response.status_code == 400
-    assert _nothing_stored(world, alice) and _nothing_stored(world, bob)
+    assert _nothing_stored(world, alice)
+    assert _nothing_stored(world, bob)
     assert world.server.token_requests() == 0
     assert AuditEvent.objects.filter(
         action="oauth.callback_refused", details__reason="state of another user"
