@@ -4,10 +4,16 @@ rules, refusals."""
 from __future__ import annotations
 
 import urllib.parse
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from plugins.credentials import resolve_credential
-from plugins.credentials.models import ConnectionState, OAuthConnection
+from plugins.credentials.models import ConnectionState, OAuthClient, OAuthConnection, OAuthFlow
+from plugins.credentials.oauth.flow import connect_url_for
 
 
 def test_it_connects_with_code_and_pkce_and_stores_tokens_encrypted(make_world, alice):
@@ -43,15 +49,6 @@ def test_the_authorization_url_always_carries_pkce_s256_and_a_state(make_world, 
 
 
 # --- refusals --------------------------------------------------------------------------------
-
-from datetime import timedelta  # noqa: E402
-
-import pytest  # noqa: E402
-from django.test import override_settings  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from plugins.credentials.models import OAuthClient, OAuthFlow  # noqa: E402
-from plugins.credentials.oauth.flow import connect_url_for  # noqa: E402
 
 
 def _begin(world, user, web=None):
