@@ -36,7 +36,7 @@ class ServiceCredential(models.Model):
     def __str__(self) -> str:
         return f"service key of {self.plugin_id}"
 
-    def vault_context(self, field: str = "sealed_token") -> dict:
+    def vault_context(self, field: str = "token") -> dict:
         return {
             "org": self.organization_id,
             "owner": f"plugin:{self.plugin_id}",
@@ -93,7 +93,7 @@ class UserCredential(models.Model):
     def __str__(self) -> str:
         return f"key of user {self.user_id} for installation {self.installation_id}"
 
-    def vault_context(self, field: str = "sealed_token") -> dict:
+    def vault_context(self, field: str = "token") -> dict:
         return {
             "org": self.organization_id,
             "owner": f"user:{self.user_id}",
@@ -152,7 +152,7 @@ class OAuthClient(models.Model):
     def __str__(self) -> str:
         return f"OAuth client of {self.plugin_id}"
 
-    def vault_context(self, field: str = "sealed_client_secret") -> dict:
+    def vault_context(self, field: str = "client_secret") -> dict:
         return {
             "org": self.organization_id,
             "owner": f"plugin:{self.plugin_id}",
@@ -265,7 +265,7 @@ class OAuthFlow(models.Model):
     def __str__(self) -> str:
         return f"connect flow {self.pk}"
 
-    def vault_context(self, field: str = "sealed_verifier") -> dict:
+    def vault_context(self, field: str = "verifier") -> dict:
         return {
             "org": self.organization_id,
             "owner": f"user:{self.user_id}",
@@ -301,7 +301,7 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return f"webhook {self.pk}"
 
-    def vault_context(self, field: str = "sealed_secret") -> dict:
+    def vault_context(self, field: str = "secret") -> dict:
         return {"org": self.organization_id, "owner": f"webhook:{self.pk}", "field": "secret"}
 
 
