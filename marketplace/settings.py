@@ -341,7 +341,7 @@ def _encryption_keys() -> str:
 MARKETPLACE_ENCRYPTION_KEYS = _encryption_keys()
 # Total deadline (seconds) of one OAuth token, refresh or revocation request.
 MARKETPLACE_OAUTH_TIMEOUT = env_int("MARKETPLACE_OAUTH_TIMEOUT", 10, minimum=1)
-# Seconds before the first retry of a failed webhook delivery (then ×4 each time).
+# Seconds before the first retry of a failed webhook delivery (then 4 times longer each time).
 MARKETPLACE_WEBHOOK_RETRY_BASE = env_int("MARKETPLACE_WEBHOOK_RETRY_BASE", 10, minimum=1)
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)

@@ -10,7 +10,7 @@ from plugins.credentials.models import DeliveryStatus
 
 
 def retry_delay(attempt: int) -> float:
-    """Seconds before attempt `attempt + 1`: base, 4×base, 16×base, … capped at an hour
+    """Seconds before attempt `attempt + 1`: base, 4 * base, 16 * base, … capped at an hour
     (base: settings.MARKETPLACE_WEBHOOK_RETRY_BASE, 10 s by default)."""
     base = float(settings.MARKETPLACE_WEBHOOK_RETRY_BASE)
     return min(base * 4 ** max(attempt - 1, 0), 3600.0)
