@@ -7,6 +7,8 @@ from django.core.cache import cache
 
 from accounts.models import CredentialKind, Role
 from accounts.services import create_organization, create_user, issue_credential
+from tests.credentials.world import make_world  # noqa: F401 - an OAuth plugin and its provider
+from tests.outbound.conftest import serve  # noqa: F401 - loopback HTTP servers
 
 
 @pytest.fixture(autouse=True)
