@@ -7,6 +7,7 @@ is listed in .env.example.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import warnings
@@ -20,6 +21,7 @@ from marketplace.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_url,
 )
@@ -92,6 +94,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "marketplace.limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -229,7 +232,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "marketplace.schema.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.api_errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
@@ -246,6 +254,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    },
 }
 
 # --- Static, i18n ----------------------------------------------------------------------------
@@ -301,9 +312,21 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Marketplace -----------------------------------------------------------------------------
 # host:port ranges on private addresses that the outbound client may reach (dev and tests only).
-MARKETPLACE_OUTBOUND_ALLOWLIST = env_list(
-    "MARKETPLACE_OUTBOUND_ALLOWLIST",
-    "127.0.0.1:8100-8199,localhost:8100-8199" if DEVELOPMENT else "",
+# MARKETPLACE_OUTBOUND_ALLOWLIST is its old name, still read (with a warning) when the new one
+# is unset.
+_PRIVATE_DESTINATIONS_DEFAULT = "127.0.0.1:8100-8199,localhost:8100-8199" if DEVELOPMENT else ""
+if "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS" not in os.environ and (
+    "MARKETPLACE_OUTBOUND_ALLOWLIST" in os.environ
+):
+    warnings.warn(
+        "MARKETPLACE_OUTBOUND_ALLOWLIST is deprecated: rename it to "
+        "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS",
+        FutureWarning,  # shown by default, unlike DeprecationWarning: operators must see it
+        stacklevel=1,
+    )
+    _PRIVATE_DESTINATIONS_DEFAULT = env_str("MARKETPLACE_OUTBOUND_ALLOWLIST", "")
+MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS = env_list(
+    "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS", _PRIVATE_DESTINATIONS_DEFAULT
 )
 MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMENT)
 MARKETPLACE_CORPUS_DIR = Path(
@@ -346,6 +369,27 @@ MARKETPLACE_WEBHOOK_RETRY_BASE = env_int("MARKETPLACE_WEBHOOK_RETRY_BASE", 10, m
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )
+
+# Requests that queue a validation run (registrations and re-validations), counted per user
+# (or per organization API key) and per organization in the cache (Redis when REDIS_URL is
+# set). Over the limit: 429 with Retry-After, and nothing is created. `off` disables one.
+MARKETPLACE_SUBMISSIONS_PER_USER = env_rate("MARKETPLACE_SUBMISSIONS_PER_USER", "20/10m")
+MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION = env_rate(
+    "MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION", "60/h"
+)
+RATELIMIT_USE_CACHE = "default"
+
+# Request limits: answered 413/400 before any view runs (see marketplace.limits).
+# The largest request body: an upload carries a spec and a manifest (their caps are in
+# plugins/validation/parsing.py).
+MARKETPLACE_MAX_REQUEST_BYTES = env_int(
+    "MARKETPLACE_MAX_REQUEST_BYTES", 6 * 1024 * 1024, minimum=64 * 1024
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # non-file form fields and JSON bodies
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 200, minimum=10)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 10, minimum=1)
+# Deepest nesting accepted in a JSON request body.
+MARKETPLACE_MAX_JSON_DEPTH = env_int("MARKETPLACE_MAX_JSON_DEPTH", 32, minimum=4)
 
 LOGGING = {
     "version": 1,

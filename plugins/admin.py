@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from plugins import review
-from plugins.models import Finding, Plugin, PluginAwaitingReview, PluginVersion, ValidationRun
+from plugins.models import Plugin, PluginAwaitingReview, PluginVersion, RunFinding, ValidationRun
 
 
 class ReasonForm(forms.Form):
@@ -102,6 +102,10 @@ class PluginAdmin(admin.ModelAdmin):
         "reviewed_by",
         "reviewed_at",
         "drift_detected_at",
+        "requested_visibility",
+        "listed_name",
+        "listed_description",
+        "listed_logo_url",
         "created_at",
         "updated_at",
     )
@@ -116,6 +120,7 @@ class ReviewQueueAdmin(PluginAdmin):
         "organization",
         "origin",
         "visibility",
+        "requested_visibility",
         "candidate_version",
         "updated_at",
     )
@@ -129,7 +134,7 @@ class ReviewQueueAdmin(PluginAdmin):
 
 
 class FindingInline(admin.TabularInline):
-    model = Finding
+    model = RunFinding
     fields = ("severity", "code", "document", "pointer", "message")
     readonly_fields = fields
     extra = 0

@@ -30,6 +30,11 @@ class ReviewState(models.TextChoices):
     SUSPENDED = "suspended", "Suspended"
 
 
+# A plugin with a published version is up in these states: approved, or approved with a newer
+# candidate (or a wider visibility) awaiting review. Rejected and suspended plugins are down.
+PUBLISHED_STATES = (ReviewState.APPROVED, ReviewState.PENDING)
+
+
 def new_public_id() -> str:
     """An unguessable id for public links: unlisted plugins must not be enumerable."""
     return secrets.token_urlsafe(12)
@@ -73,6 +78,20 @@ class Plugin(models.Model):
     published_version = models.ForeignKey(
         "PluginVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    requested_visibility = models.CharField(
+        max_length=16,
+        choices=Visibility.choices,
+        blank=True,
+        help_text="A wider visibility asked for a published plugin; it applies once approved.",
+    )
+    # What the catalogue shows: copied from the published version when an operator approves it,
+    # so a newer, unreviewed version never changes the listing. name/description/logo_url above
+    # are the publisher's working copy (their latest validated version).
+    listed_name = models.CharField(max_length=100, blank=True)
+    listed_description = models.TextField(blank=True)
+    listed_logo_url = models.URLField(
+        max_length=500, blank=True, help_text="Only a vetted http(s) URL, or empty."
+    )
     drift_detected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -90,12 +109,13 @@ class Plugin(models.Model):
         return self.name
 
     @property
+    def is_published(self) -> bool:
+        """An operator approved a version, and it stays up while a newer one is in review."""
+        return self.published_version_id is not None and self.review_state in PUBLISHED_STATES
+
+    @property
     def is_listed(self) -> bool:
-        return (
-            self.visibility == Visibility.PUBLIC
-            and self.review_state == ReviewState.APPROVED
-            and self.published_version_id is not None
-        )
+        return self.visibility == Visibility.PUBLIC and self.is_published
 
 
 class SourceKind(models.TextChoices):
@@ -221,7 +241,7 @@ class RunStatus(models.TextChoices):
 TERMINAL_RUN_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
 
 
-class Stage(models.TextChoices):
+class RunStage(models.TextChoices):
     QUEUED = "queued", "Queued"
     FETCHING_MANIFEST = "fetching_manifest", "Fetching manifest"
     FETCHING_SPEC = "fetching_spec", "Fetching OpenAPI document"
@@ -242,7 +262,7 @@ class ValidationRun(models.Model):
     )
     version = models.ForeignKey(PluginVersion, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.QUEUED)
+    stage = models.CharField(max_length=32, choices=RunStage.choices, default=RunStage.QUEUED)
     trigger = models.CharField(
         max_length=16, choices=RunTrigger.choices, default=RunTrigger.SUBMISSION
     )
@@ -269,16 +289,16 @@ class ValidationRun(models.Model):
         return self.status in TERMINAL_RUN_STATUSES
 
 
-class Severity(models.TextChoices):
+class FindingSeverity(models.TextChoices):
     ERROR = "error", "Error"
     WARNING = "warning", "Warning"
     INFO = "info", "Info"
 
 
-class Finding(models.Model):
+class RunFinding(models.Model):
     run = models.ForeignKey(ValidationRun, on_delete=models.CASCADE, related_name="findings")
     position = models.PositiveIntegerField()
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    severity = models.CharField(max_length=8, choices=FindingSeverity.choices)
     code = models.CharField(max_length=120)
     document = models.CharField(max_length=20, blank=True)
     pointer = models.CharField(max_length=1000, blank=True)
@@ -287,7 +307,7 @@ class Finding(models.Model):
 
     class Meta:
         ordering = ["position"]
-        indexes = [models.Index(fields=["code"])]
+        indexes = [models.Index(fields=["code"], name="plugins_fin_code_bceded_idx")]
 
     def __str__(self) -> str:
         return f"{self.severity} {self.code}"

@@ -8,10 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from plugins import review
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin, ValidationRun
-from plugins.pipeline import execute_run
 from plugins.registration import register_plugin_by_upload
-from tests.plugins.conftest import DEMO_DIR, serve_todo_plugin, upload_demo_todo
+from tests.support.plugins import DEMO_DIR, serve_todo_plugin, upload_demo_todo
 
 pytestmark = pytest.mark.django_db
 DEMO = DEMO_DIR
@@ -183,7 +183,31 @@ def test_it_pages_the_list_with_link_headers(alice_api, acme, alice):
     assert [p["name"] for p in last.json()] == ["Plugin 4"]
     assert 'rel="prev"' in last["Link"]
     assert "next" not in last["Link"]
-    assert len(alice_api.get("/api/v1/plugins/?limit=100000").json()) == 5
+    assert len(alice_api.get("/api/v1/plugins/?limit=200").json()) == 5
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=9223372036854775808",
+        "offset=null",
+        "offset=-1",
+        "offset=%2B1",
+        "offset=1.5",
+        "offset=1000001",
+        "limit=0",
+        "limit=201",
+        "limit=100000",
+        "limit=",
+    ],
+)
+def test_it_answers_400_to_a_page_parameter_out_of_bounds(alice_api, query):
+    response = alice_api.get(f"/api/v1/plugins/?{query}")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert set(error["fields"]) == {query.split("=")[0]}
 
 
 def test_a_new_openplugin_document_joins_its_plugin_whatever_its_name_spelling(acme, alice):

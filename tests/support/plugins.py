@@ -1,8 +1,13 @@
+"""Helpers for tests that register and validate plugins against loopback plugin servers."""
+
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from plugins.pipeline import execute_run
+from plugins import review
+from plugins.ingest.run import execute_run
+from plugins.models import Plugin
 from plugins.registration import register_plugin_by_upload, register_plugin_by_url
 from tests.support.plugin_server import PluginServer, Response
 
@@ -104,3 +109,32 @@ def upload_demo_todo(org, user, visibility="private"):
         visibility=visibility,
         submitted_by=user,
     )
+
+
+def demo_manifest(**overrides) -> bytes:
+    doc = json.loads((DEMO_DIR / "todo-manifest.json").read_text())
+    doc.update(overrides)
+    return json.dumps(doc).encode()
+
+
+def upload(org, user, *, visibility="public", **overrides):
+    """Upload the demo TODO plugin with manifest fields overridden, validated in-process."""
+    submission = register_plugin_by_upload(
+        organization=org,
+        manifest=demo_manifest(**overrides),
+        openapi=(DEMO_DIR / "todo-openapi.yaml").read_bytes(),
+        origin="todo.demo.example",
+        visibility=visibility,
+        submitted_by=user,
+    )
+    execute_run(submission.run.pk)
+    submission.version.refresh_from_db()
+    assert submission.version.validation_state == "passed"
+    return submission
+
+
+def publish(submission, operator) -> Plugin:
+    """Submit the version for review and approve it."""
+    plugin = Plugin.objects.get(pk=submission.plugin.pk)
+    review.submit_for_review(plugin=plugin, version=submission.version, submitted_by=operator)
+    return review.approve_plugin(plugin=plugin, reviewer=operator)
