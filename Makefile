@@ -62,6 +62,7 @@ test: lint oauth-server
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
 	$(BIN)/python -m tests.sandbox.bench_render
+	$(BIN)/python -m tests.benchmarks.bench_credentials
 
 corpus-report: install
 	$(BIN)/python manage.py validate_corpus
