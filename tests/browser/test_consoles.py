@@ -48,7 +48,8 @@ def upload_trips(org, user):
         submitted_by=user,
     )
     execute_run(submission.run.pk)
-    return submission.plugin
+    submission.version.refresh_from_db()
+    return submission.version.plugin
 
 
 @pytest.mark.timeout(120)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -44,7 +45,8 @@ def upload(org, user, *, manifest: dict | None = None, openapi: bytes | None = N
     )
     execute_run(submission.run.pk)
     submission.version.refresh_from_db()
-    return submission
+    # The run files an upload under the plugin its documents identify.
+    return dataclasses.replace(submission, plugin=submission.version.plugin)
 
 
 def submitted(org, user, **kw) -> Plugin:

@@ -30,10 +30,9 @@ def publish(org, user, *, manifest=None, spec=None):
     assert submission.version.validation_state == "passed", list(
         submission.run.findings.filter(severity="error").values_list("code", "message")
     )
-    review.submit_for_review(
-        plugin=submission.plugin, version=submission.version, submitted_by=user
-    )
-    plugin = review.approve_plugin(plugin=submission.plugin, reviewer=user)
+    plugin = submission.version.plugin  # the run files an upload under its plugin
+    review.submit_for_review(plugin=plugin, version=submission.version, submitted_by=user)
+    plugin = review.approve_plugin(plugin=plugin, reviewer=user)
     return plugin
 
 

@@ -106,7 +106,6 @@ def publish_trips(org, user, *, reviewer=None, manifest=None, spec=None, visibil
     )
     execute_run(submission.run.pk)
     submission.version.refresh_from_db()
-    review.submit_for_review(
-        plugin=submission.plugin, version=submission.version, submitted_by=user
-    )
-    return review.approve_plugin(plugin=submission.plugin, reviewer=reviewer or user)
+    plugin = submission.version.plugin  # the run files an upload under its plugin
+    review.submit_for_review(plugin=plugin, version=submission.version, submitted_by=user)
+    return review.approve_plugin(plugin=plugin, reviewer=reviewer or user)
