@@ -52,9 +52,8 @@ def _secret_key() -> str:
         raise ConfigurationError("SECRET_KEY", "is required when ENVIRONMENT=production")
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        warnings.warn(
-            f"SECRET_KEY not set: generated a development key in {key_file}", stacklevel=1
-        )
+        # One calm line on the first `make run`, not a warning with a stack frame.
+        sys.stderr.write(f"SECRET_KEY not set: generated a development key in {key_file}\n")
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
@@ -89,6 +88,8 @@ INSTALLED_APPS = [
     "marketplace",
     "accounts",
     "plugins",
+    "plugins.installations",
+    "plugins.credentials",
 ]
 
 MIDDLEWARE = [
@@ -105,10 +106,12 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.JsonErrorsForApiMiddleware",
+    "marketplace.error_pages.FriendlyErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
 WSGI_APPLICATION = "marketplace.wsgi.application"
+CSRF_FAILURE_VIEW = "marketplace.views.csrf_failure"
 ASGI_APPLICATION = "marketplace.asgi.application"
 
 TEMPLATES = [
@@ -337,9 +340,41 @@ MARKETPLACE_CORPUS_DIR = Path(
 # at once (keep it below the worker count so one publisher can't fill them all).
 VALIDATION_RUN_DEADLINE = env_int("VALIDATION_RUN_DEADLINE", 60, minimum=10)
 VALIDATION_RUN_NETWORK_BUDGET = env_int("VALIDATION_RUN_NETWORK_BUDGET", 30, minimum=5)
-VALIDATION_MAX_RUNS_PER_ORGANIZATION = env_int(
-    "VALIDATION_MAX_RUNS_PER_ORGANIZATION", 1, minimum=1
-)
+VALIDATION_MAX_RUNS_PER_ORGANIZATION = env_int("VALIDATION_MAX_RUNS_PER_ORGANIZATION", 1, minimum=1)
+
+
+def _encryption_keys() -> str:
+    """The vault's key ring (`kid:<base64>,…`, the first encrypts). Development generates one
+    key into the data folder, with a warning; production refuses to start without keys."""
+    from plugins.vault.keyring import VaultMisconfigured, generate_key, parse_key_ring
+
+    raw = env_str("MARKETPLACE_ENCRYPTION_KEYS")
+    if not raw:
+        if not DEVELOPMENT:
+            raise ConfigurationError(
+                "MARKETPLACE_ENCRYPTION_KEYS", "is required when ENVIRONMENT=production"
+            )
+        key_file = DATA_DIR / "encryption_keys"
+        if not key_file.exists():
+            warnings.warn(
+                f"MARKETPLACE_ENCRYPTION_KEYS not set: generated a development key in {key_file}",
+                stacklevel=1,
+            )
+            key_file.write_text(generate_key("dev1"))
+            key_file.chmod(0o600)
+        raw = key_file.read_text().strip()
+    try:
+        parse_key_ring(raw)
+    except VaultMisconfigured as exc:
+        raise ConfigurationError("MARKETPLACE_ENCRYPTION_KEYS", str(exc).split(" ", 1)[1]) from None
+    return raw
+
+
+MARKETPLACE_ENCRYPTION_KEYS = _encryption_keys()
+# Total deadline (seconds) of one OAuth token, refresh or revocation request.
+MARKETPLACE_OAUTH_TIMEOUT = env_int("MARKETPLACE_OAUTH_TIMEOUT", 10, minimum=1)
+# Seconds before the first retry of a failed webhook delivery (then 4 times longer each time).
+MARKETPLACE_WEBHOOK_RETRY_BASE = env_int("MARKETPLACE_WEBHOOK_RETRY_BASE", 10, minimum=1)
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )
@@ -376,5 +411,10 @@ LOGGING = {
         "authlib": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The filesystem broker of `make run` has no host name, and kombu says so on every
+        # connection: noise, not a problem.
+        "kombu.connection": {
+            "level": "ERROR" if CELERY_BROKER_URL == "filesystem://" else "WARNING"
+        },
     },
 }

@@ -14,6 +14,8 @@ from django.db import connections
 from accounts.models import CredentialKind, Role
 from accounts.services import create_organization, create_user, issue_credential
 from marketplace.celery import app as celery_app
+from tests.credentials.world import make_world  # noqa: F401 - an OAuth plugin and its provider
+from tests.outbound.conftest import serve  # noqa: F401 - loopback HTTP servers
 from tests.support.loopback import TEST_PORTS
 from tests.support.plugin_server import PluginServer
 

@@ -53,6 +53,7 @@ def browser(tmp_path, monkeypatch):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(
         service=Service(executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "driver.log")),
         options=options,
