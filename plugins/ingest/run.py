@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from plugins.credentials.services import verification_token_for
 from plugins.ingest.fetch import (
     FetchedDocuments,
     TransientFetchFailure,
@@ -183,6 +184,7 @@ def _input_for(version: PluginVersion) -> PluginInput:
         manifest_content_type=version.manifest_content_type or None,
         openapi_content_type=version.openapi_content_type or None,
         bundled_refs={url: text.encode() for url, text in (version.bundled_refs or {}).items()},
+        expected_verification_token=verification_token_for(plugin=version.plugin).token,
     )
 
 
