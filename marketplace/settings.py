@@ -332,6 +332,14 @@ MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMEN
 MARKETPLACE_CORPUS_DIR = Path(
     env_str("MARKETPLACE_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus"))
 )
+# Fair validation (plugins/ingest/budget.py): each run gets its verdict within
+# VALIDATION_RUN_DEADLINE seconds of its first start and spends at most
+# VALIDATION_RUN_NETWORK_BUDGET seconds of worker time waiting on the network, retries
+# included; an organization has at most VALIDATION_MAX_RUNS_PER_ORGANIZATION runs in a worker
+# at once (keep it below the worker count so one publisher can't fill them all).
+VALIDATION_RUN_DEADLINE = env_int("VALIDATION_RUN_DEADLINE", 60, minimum=10)
+VALIDATION_RUN_NETWORK_BUDGET = env_int("VALIDATION_RUN_NETWORK_BUDGET", 30, minimum=5)
+VALIDATION_MAX_RUNS_PER_ORGANIZATION = env_int("VALIDATION_MAX_RUNS_PER_ORGANIZATION", 1, minimum=1)
 
 
 def _encryption_keys() -> str:

@@ -272,6 +272,12 @@ class ValidationRun(models.Model):
     drift = models.BooleanField(
         default=False, help_text="The live documents differ from the version."
     )
+    network_seconds = models.FloatField(
+        default=0.0, help_text="Time spent waiting on the network, over all attempts."
+    )
+    timed_out_hosts = models.JSONField(
+        default=list, blank=True, help_text="Hosts that timed out in an attempt of this run."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

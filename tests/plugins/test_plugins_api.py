@@ -64,7 +64,11 @@ def test_it_accepts_an_upload(alice_api):
     )
 
     assert response.status_code == 202
-    assert response.json()["version"]["number"] == 1
+    body = response.json()
+    assert body["version"]["number"] is None  # numbered once the worker has read it
+    execute_run(body["validation"]["id"])
+    run = alice_api.get(f"/api/v1/validation-runs/{body['validation']['id']}/").json()
+    assert (run["status"], run["version"]["number"]) == ("passed", 1)
 
 
 def test_it_reports_a_run_with_its_findings(alice_api, acme, alice):
@@ -243,7 +247,9 @@ def test_a_new_openplugin_document_joins_its_plugin_whatever_its_name_spelling(a
         visibility="private",
         submitted_by=alice,
     )
+    execute_run(second.run.pk)
+    second.run.refresh_from_db()
 
-    assert second.plugin.pk == first.plugin.pk
-    assert second.version.number == 2
+    assert second.run.version.plugin_id == first.plugin.pk
+    assert second.run.version.number == 2
     assert Plugin.objects.get(pk=first.plugin.pk).name_for_model == "Acme_Data_Query"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from plugins import review
 from plugins.ingest.run import execute_run
-from plugins.models import Plugin
+from plugins.models import Plugin, ValidationRun
 from plugins.registration import register_plugin_by_upload, register_plugin_by_url
 from tests.support.plugin_server import PluginServer, Response
 
@@ -138,3 +139,25 @@ def publish(submission, operator) -> Plugin:
     plugin = Plugin.objects.get(pk=submission.plugin.pk)
     review.submit_for_review(plugin=plugin, version=submission.version, submitted_by=operator)
     return review.approve_plugin(plugin=plugin, reviewer=operator)
+
+
+def wait_for(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {seconds}s")
+
+
+def finished(run: ValidationRun) -> ValidationRun | None:
+    run.refresh_from_db()
+    return run if run.is_finished else None
+
+
+def submit(org, user, url, visibility="private"):
+    """Register by URL (queued for a worker); returns the run."""
+    return register_plugin_by_url(
+        organization=org, url=url, visibility=visibility, submitted_by=user
+    ).run
