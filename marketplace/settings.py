@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "marketplace",
     "accounts",
     "plugins",
+    "plugins.installations",
 ]
 
 MIDDLEWARE = [
@@ -307,6 +308,36 @@ MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMEN
 MARKETPLACE_CORPUS_DIR = Path(
     env_str("MARKETPLACE_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus"))
 )
+
+
+def _encryption_keys() -> str:
+    """The vault's key ring (`kid:<base64>,…`, the first encrypts). Development generates one
+    key into the data folder, with a warning; production refuses to start without keys."""
+    from plugins.vault.keyring import VaultMisconfigured, generate_key, parse_key_ring
+
+    raw = env_str("MARKETPLACE_ENCRYPTION_KEYS")
+    if not raw:
+        if not DEVELOPMENT:
+            raise ConfigurationError(
+                "MARKETPLACE_ENCRYPTION_KEYS", "is required when ENVIRONMENT=production"
+            )
+        key_file = DATA_DIR / "encryption_keys"
+        if not key_file.exists():
+            warnings.warn(
+                f"MARKETPLACE_ENCRYPTION_KEYS not set: generated a development key in {key_file}",
+                stacklevel=1,
+            )
+            key_file.write_text(generate_key("dev1"))
+            key_file.chmod(0o600)
+        raw = key_file.read_text().strip()
+    try:
+        parse_key_ring(raw)
+    except VaultMisconfigured as exc:
+        raise ConfigurationError("MARKETPLACE_ENCRYPTION_KEYS", str(exc).split(" ", 1)[1]) from None
+    return raw
+
+
+MARKETPLACE_ENCRYPTION_KEYS = _encryption_keys()
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )
