@@ -338,6 +338,43 @@ def _encryption_keys() -> str:
 
 
 MARKETPLACE_ENCRYPTION_KEYS = _encryption_keys()
+
+
+def _assertion_keys() -> str:
+    """PEM private keys (P-256) signing the caller assertion sent to plugins; the first signs,
+    all are published at /.well-known/jwks.json. Development generates one into the data folder;
+    production refuses to start without keys."""
+    from plugins.proxy.assertion import generate_pem, signing_keys
+
+    raw = env_str("MARKETPLACE_ASSERTION_KEYS")
+    if not raw:
+        if not DEVELOPMENT:
+            raise ConfigurationError(
+                "MARKETPLACE_ASSERTION_KEYS", "is required when ENVIRONMENT=production"
+            )
+        key_file = DATA_DIR / "assertion_keys.pem"
+        if not key_file.exists():
+            warnings.warn(
+                f"MARKETPLACE_ASSERTION_KEYS not set: generated a development key in {key_file}",
+                stacklevel=1,
+            )
+            key_file.write_text(generate_pem())
+            key_file.chmod(0o600)
+        raw = key_file.read_text()
+    try:
+        signing_keys(raw)
+    except ValueError as exc:
+        raise ConfigurationError("MARKETPLACE_ASSERTION_KEYS", str(exc)) from None
+    return raw
+
+
+MARKETPLACE_ASSERTION_KEYS = _assertion_keys()
+# Calls per minute through the proxy, per user and per installation.
+PROXY_RATE_PER_USER = env_int("PROXY_RATE_PER_USER", 600, minimum=1)
+PROXY_RATE_PER_INSTALLATION = env_int("PROXY_RATE_PER_INSTALLATION", 6000, minimum=1)
+# Seconds for a whole upstream call, and characters of the answer given to the model.
+PROXY_TIMEOUT = env_int("PROXY_TIMEOUT", 45, minimum=1)
+PROXY_MAX_CHARS = env_int("PROXY_MAX_CHARS", 100_000, minimum=1000)
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )
