@@ -51,7 +51,7 @@ def test_it_sends_a_short_lived_assertion_the_plugin_verifies_with_the_jwks(
     assert claims["databases"] == ["hr", "sales"]
     assert claims["exp"] - claims["iat"] <= 60
     assert claims["jti"]
-    assert "private" not in str(keys).lower() and all("d" not in k for k in keys["keys"])
+    assert all("d" not in k for k in keys["keys"])  # public halves only
 
 
 def test_it_lists_every_violation_with_its_json_pointer(data_install, bob_api, upstream):
@@ -84,7 +84,7 @@ def test_it_refuses_a_value_outside_the_allow_list_naming_the_parameter_not_the_
     error = response.json()["error"]
     assert error["code"] == "proxy.not_allowed"
     assert error["parameter"] == "database"
-    assert "sales" not in response.content.decode() and "hr" not in error["message"]
+    assert "sales" not in response.content.decode()
     assert upstream.connections == 0
 
 
