@@ -61,6 +61,11 @@ class InstalledPluginsApi(OrganizationAPIView):
     organization key names the member in X-On-Behalf-Of. Filter with `?q=` (name), page with
     limit/offset; answers carry an ETag and honour If-None-Match."""
 
+    def perform_content_negotiation(self, request, force=False):
+        # `?format=` names the tool format here, not a DRF renderer: always answer JSON.
+        renderer = self.get_renderers()[0]
+        return renderer, renderer.media_type
+
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=list(FORMATS), description="Tool format."),
