@@ -19,8 +19,8 @@ from accounts.models import Role
 from accounts.tenancy import OrganizationAPIView
 from marketplace.pagination import PAGE_PARAMETERS, paginated_response
 from plugins import registration, selectors
-from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
+from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 
 VISIBILITIES = [choice.value for choice in Visibility]
 

@@ -221,7 +221,7 @@ class RunStatus(models.TextChoices):
 TERMINAL_RUN_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
 
 
-class Stage(models.TextChoices):
+class RunStage(models.TextChoices):
     QUEUED = "queued", "Queued"
     FETCHING_MANIFEST = "fetching_manifest", "Fetching manifest"
     FETCHING_SPEC = "fetching_spec", "Fetching OpenAPI document"
@@ -242,7 +242,7 @@ class ValidationRun(models.Model):
     )
     version = models.ForeignKey(PluginVersion, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.QUEUED)
+    stage = models.CharField(max_length=32, choices=RunStage.choices, default=RunStage.QUEUED)
     trigger = models.CharField(
         max_length=16, choices=RunTrigger.choices, default=RunTrigger.SUBMISSION
     )
@@ -269,16 +269,16 @@ class ValidationRun(models.Model):
         return self.status in TERMINAL_RUN_STATUSES
 
 
-class Severity(models.TextChoices):
+class FindingSeverity(models.TextChoices):
     ERROR = "error", "Error"
     WARNING = "warning", "Warning"
     INFO = "info", "Info"
 
 
-class Finding(models.Model):
+class RunFinding(models.Model):
     run = models.ForeignKey(ValidationRun, on_delete=models.CASCADE, related_name="findings")
     position = models.PositiveIntegerField()
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    severity = models.CharField(max_length=8, choices=FindingSeverity.choices)
     code = models.CharField(max_length=120)
     document = models.CharField(max_length=20, blank=True)
     pointer = models.CharField(max_length=1000, blank=True)
@@ -287,7 +287,7 @@ class Finding(models.Model):
 
     class Meta:
         ordering = ["position"]
-        indexes = [models.Index(fields=["code"])]
+        indexes = [models.Index(fields=["code"], name="plugins_fin_code_bceded_idx")]
 
     def __str__(self) -> str:
         return f"{self.severity} {self.code}"

@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import logging
 import os
-import socket
+import platform
 
 import redis
 from django.conf import settings
@@ -77,7 +77,7 @@ def drain_call_events(*, batch: int = 1000, max_batches: int = 50) -> int:
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
-    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    consumer = f"{platform.node()}-{os.getpid()}"
     written = 0
     # Entries another drainer read but never acknowledged (it crashed) come back first.
     _, claimed, *_ = client.xautoclaim(
