@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("plugins.api_urls")),
     path("", include("plugins.installations.api_urls")),
     path("", include("plugins.proxy.api_urls")),
+    path("", include("plugins.credentials.api_urls")),
 ]

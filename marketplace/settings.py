@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "accounts",
     "plugins",
     "plugins.installations",
+    "plugins.credentials",
 ]
 
 MIDDLEWARE = [
@@ -388,6 +389,10 @@ PROXY_RATE_PER_INSTALLATION = env_int("PROXY_RATE_PER_INSTALLATION", 6000, minim
 # Seconds for a whole upstream call, and characters of the answer given to the model.
 PROXY_TIMEOUT = env_int("PROXY_TIMEOUT", 45, minimum=1)
 PROXY_MAX_CHARS = env_int("PROXY_MAX_CHARS", 100_000, minimum=1000)
+# Total deadline (seconds) of one OAuth token, refresh or revocation request.
+MARKETPLACE_OAUTH_TIMEOUT = env_int("MARKETPLACE_OAUTH_TIMEOUT", 10, minimum=1)
+# Seconds before the first retry of a failed webhook delivery (then 4 times longer each time).
+MARKETPLACE_WEBHOOK_RETRY_BASE = env_int("MARKETPLACE_WEBHOOK_RETRY_BASE", 10, minimum=1)
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("plugins.urls")),
+    path("", include("plugins.credentials.urls")),
     path("api/v1/", include("marketplace.api_urls")),
 ]
 
