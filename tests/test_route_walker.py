@@ -27,6 +27,7 @@ from django.utils.regex_helper import normalize
 
 from accounts.models import CredentialKind, Role
 from accounts.services import invite_member, issue_credential
+from plugins.credentials.webhooks import create_webhook
 from plugins.installations.services import install_plugin
 from plugins.models import Plugin, PluginVersion, ValidationRun
 from tests.proxy.conftest import publish_version
@@ -52,6 +53,9 @@ PUBLIC_ROUTES = {
     "switch-organization": "redirects to one of the user's organizations, 404 otherwise",
     "organization-create": "creates a new organization owned by the user",
     "jwks": "the public keys plugins verify the caller assertion with",
+    "oauth-start": "a connect link: the flow it names is bound to one user (others: 404)",
+    "oauth-callback": "the provider's redirect: the state names the flow and its user; "
+    "a state of another user is refused (tests/credentials/test_oauth_flow.py)",
 }
 
 # The walker must find at least this many tenant-scoped routes, so that a broken walk (or a
@@ -211,6 +215,9 @@ def acme_objects(acme, alice, bob) -> dict[str, Any]:
     objects["operation"] = "listTables"
     objects["member"] = "bob@example.com"
     objects["path"] = "databases"
+    objects["webhook_id"], _ = create_webhook(
+        organization=acme, url="https://hooks.example.com/acme", created_by=alice
+    )
     return objects
 
 

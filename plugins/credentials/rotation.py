@@ -50,9 +50,9 @@ def rotate_field(
     while True:
         with transaction.atomic():
             rows = list(
-                pending(sealed_field, primary).filter(pk__gt=last_pk).select_for_update()[
-                    :batch_size
-                ]
+                pending(sealed_field, primary)
+                .filter(pk__gt=last_pk)
+                .select_for_update()[:batch_size]
             )
             if not rows:
                 break
