@@ -48,11 +48,55 @@ class InstalledPluginOutput(serializers.Serializer):
     openapi_url = serializers.CharField()
 
 
-def _connection(installation) -> dict:
-    auth = ((installation.version.normalized or {}).get("auth") or {}).get("type") or "none"
-    if auth in ("none", "service_http"):
-        return {"state": CONNECTION_NOT_NEEDED, "connect_url": None}
-    return {"state": "unknown", "connect_url": None}
+def _auth_type(installation) -> str:
+    return ((installation.version.normalized or {}).get("auth") or {}).get("type") or "none"
+
+
+def connections_for(installations: list, user, request) -> dict[int, dict]:
+    """Each installation's connection state for the user, in two queries whatever the count:
+    none/service_http need nothing from the user; user_http needs the user's key (the URL is
+    where to enter it); oauth needs a live connection (the URL starts the connect flow)."""
+    from plugins.credentials.models import OAuthConnection, UserCredential
+
+    keys = set(
+        UserCredential.objects.filter(installation__in=installations, user=user).values_list(
+            "installation_id", flat=True
+        )
+    )
+    oauth = dict(
+        OAuthConnection.objects.filter(installation__in=installations, user=user).values_list(
+            "installation_id", "state"
+        )
+    )
+    states = {}
+    for installation in installations:
+        kind = _auth_type(installation)
+        if kind in ("none", "service_http"):
+            states[installation.pk] = {"state": CONNECTION_NOT_NEEDED, "connect_url": None}
+            continue
+        if kind == "user_http":
+            connected = installation.pk in keys
+            where = reverse(
+                "installation-credentials",
+                kwargs={
+                    "org_slug": installation.organization.slug,
+                    "installation_id": installation.pk,
+                },
+            )
+        else:
+            connected = oauth.get(installation.pk) == "connected"
+            where = reverse(
+                "installation-connect",
+                kwargs={
+                    "org_slug": installation.organization.slug,
+                    "installation_id": installation.pk,
+                },
+            )
+        states[installation.pk] = {
+            "state": "connected" if connected else "not_connected",
+            "connect_url": None if connected else request.build_absolute_uri(where),
+        }
+    return states
 
 
 class InstalledPluginsApi(OrganizationAPIView):
@@ -104,13 +148,14 @@ class InstalledPluginsApi(OrganizationAPIView):
                 reverse("api-installed-plugin-openapi", args=[installation.pk])
             )
 
+        connections = connections_for(page, user, request)
         entries = installed_plugins_for(
             installations=page,
             user=user,
             fmt=fmt,
             call_url=call_url,
             openapi_url=openapi_url,
-            connection=_connection,
+            connection=lambda installation: connections[installation.pk],
         )
         body = json.dumps(entries, sort_keys=True, separators=(",", ":"), default=str)
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'

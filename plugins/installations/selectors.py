@@ -16,7 +16,7 @@ from plugins.tools import ToolSet, build_toolset, security_parameter_names
 
 def installations_of(*, organization: Organization) -> QuerySet[Installation]:
     return Installation.objects.filter(organization=organization).select_related(
-        "plugin", "version"
+        "organization", "plugin", "version"
     )
 
 
