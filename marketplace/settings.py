@@ -143,6 +143,14 @@ if DATABASE_URL:
         _db["CONN_HEALTH_CHECKS"] = True
         _db.setdefault("OPTIONS", {})
         _db["OPTIONS"].setdefault("connect_timeout", 5)
+        # DB_POOL_MAX_SIZE > 0 shares a psycopg pool per process instead of one persistent
+        # connection per thread: under ASGI every concurrent sync request has its own thread,
+        # and 32 of them per worker ran PostgreSQL out of connections (make bench).
+        _pool_max = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
+        if _pool_max:
+            _db["CONN_MAX_AGE"] = 0
+            _db["CONN_HEALTH_CHECKS"] = False
+            _db["OPTIONS"]["pool"] = {"min_size": min(2, _pool_max), "max_size": _pool_max}
 else:
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "marketplace.sqlite3")}
     _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
