@@ -10,13 +10,18 @@ ON_BEHALF_OF = "X-On-Behalf-Of"
 
 
 def acting_member(actor, request):
-    """The user the request acts for.
+    """The user the request acts for (see `member_named`)."""
+    return member_named(actor, request.headers.get(ON_BEHALF_OF) or "")
+
+
+def member_named(actor, named: str):
+    """The user a request acts for.
 
     A personal token or session acts for its user (naming someone else is refused). An
     organization API key must name a member of its organization by email in X-On-Behalf-Of;
     an unknown email and a non-member are the same 404.
     """
-    named = (request.headers.get(ON_BEHALF_OF) or "").strip()
+    named = named.strip()
     if actor.user is not None:
         if named and named.lower() != (actor.user.email or "").lower():
             raise PermissionDenied("Only an organization API key may act on behalf of a member.")

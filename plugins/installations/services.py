@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts.audit import record_event
 from accounts.models import Organization, User
+from plugins.installations.generations import bump_generation
 from plugins.installations.models import Installation
 from plugins.models import PluginVersion, ValidationState
 
@@ -30,6 +31,7 @@ def install_plugin(
     if not created and installation.version_id != version.pk:
         installation.version = version
         installation.save(update_fields=["version"])
+        bump_generation(installation.pk)
     record_event(
         organization=organization,
         action="plugin.installed" if created else "plugin.repinned",
@@ -84,6 +86,7 @@ def set_allow_list(
             "updated_by": changed_by,
         },
     )
+    bump_generation(installation.pk)
     record_event(
         organization=installation.organization,
         action="installation.allow_list_changed",
@@ -138,6 +141,7 @@ def update_installation(
         changes["default_allowed"] = sorted(installation.default_allowed)
     if changes:
         installation.save()
+        bump_generation(installation.pk)
         record_event(
             organization=installation.organization,
             action="installation.changed",
@@ -150,6 +154,7 @@ def update_installation(
 
 @transaction.atomic
 def uninstall_plugin(*, installation: Installation, removed_by: User | None) -> None:
+    bump_generation(installation.pk)
     record_event(
         organization=installation.organization,
         action="plugin.uninstalled",

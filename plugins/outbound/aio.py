@@ -122,6 +122,11 @@ class AsyncClient:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
             )
+            # aiohttp silently re-sends an idempotent request once when a kept-alive connection
+            # fails; the proxy has its own retry rule (one retry, idempotent methods only), so
+            # turn aiohttp's off (no public switch; tests/proxy/test_upstream_faults.py counts
+            # the requests the plugin receives).
+            session._retry_connection = False
             self._sessions[loop] = session
         return session
 

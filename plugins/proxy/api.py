@@ -3,8 +3,6 @@ the caller-assertion public keys."""
 
 from __future__ import annotations
 
-import secrets
-
 from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -15,7 +13,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
@@ -23,9 +21,9 @@ from accounts.tenancy import OrganizationAPIView
 from plugins.installations.actors import ON_BEHALF_OF, acting_member
 from plugins.installations.api import installation_or_404
 from plugins.installations.selectors import policy_of, toolset_of
-from plugins.proxy.arguments import parse_arguments
 from plugins.proxy.assertion import jwks
 from plugins.proxy.errors import ProxyError
+from plugins.proxy.ids import new_request_id
 from plugins.proxy.passthrough import arguments_from_request, match_operation, served_spec
 from plugins.proxy.pipeline import CallResult, call_operation
 
@@ -37,10 +35,6 @@ class RawParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         return stream.read() if stream is not None else b""
-
-
-def new_request_id() -> str:
-    return secrets.token_hex(12)
 
 
 def _respond(result: CallResult, *, raw: bool = False) -> Response:
@@ -80,7 +74,11 @@ class CallApi(OrganizationAPIView):
     key, the member named in X-On-Behalf-Of). Body: `{"arguments": {…}}`, the flat object the
     tool definitions describe. 422 lists every violation with its JSON pointer; 403 names a
     parameter whose value the member may not use; 429 carries Retry-After; upstream failures are
-    502 (504 on timeout). `Server-Timing` reports the proxy's own time."""
+    502 (504 on timeout). `Server-Timing` reports the proxy's own time.
+
+    This class carries the contract (schema, tenancy classification); the route is served by
+    the async `plugins.proxy.fast.call_view`, which runs the same pipeline steps.
+    """
 
     parser_classes = [RawParser]
 
@@ -89,38 +87,27 @@ class CallApi(OrganizationAPIView):
         parameters=[OpenApiParameter(ON_BEHALF_OF, str, OpenApiParameter.HEADER, required=False)],
         responses={
             200: CALL_RESPONSE,
+            400: CALL_ERROR,
             403: CALL_ERROR,
             404: CALL_ERROR,
             422: CALL_ERROR,
+            424: CALL_ERROR,
             429: CALL_ERROR,
             502: CALL_ERROR,
             504: CALL_ERROR,
         },
     )
     def post(self, request, installation_id: int, operation: str):
-        installation = installation_or_404(self, installation_id)
-        user = acting_member(self.actor, request)
-        request_id = new_request_id()
-        try:
-            payload = parse_arguments(request.body)
-            if not isinstance(payload, dict) or set(payload) - {"arguments"}:
-                raise ProxyError(
-                    400,
-                    "proxy.invalid_body",
-                    'The body must be {"arguments": {…}}.',
-                    decision="invalid",
-                )
-        except ProxyError as exc:
-            return Response(exc.body(request_id), status=exc.status)
-        result = call_operation(
-            installation=installation,
-            user=user,
-            via=self.actor.token_kind,
-            operation=operation,
-            arguments=payload.get("arguments", {}),
-            request_id=request_id,
-        )
-        return _respond(result)
+        raise MethodNotAllowed("POST")  # never routed: see plugins.proxy.fast.call_view
+
+
+def served_by(view, api_class):
+    """Route `view` while documenting and classifying it as `api_class` (drf-spectacular and
+    the route walker read `cls`)."""
+    view.cls = api_class
+    view.initkwargs = {}
+    view.tenant_scoped = True
+    return view
 
 
 class PassthroughApi(OrganizationAPIView):

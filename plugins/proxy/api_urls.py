@@ -1,11 +1,11 @@
 from django.urls import path, re_path
 
-from plugins.proxy import api
+from plugins.proxy import api, fast
 
 urlpatterns = [
     path(
         "installations/<int:installation_id>/operations/<str:operation>/call",
-        api.CallApi.as_view(),
+        api.served_by(fast.call_view, api.CallApi),
         name="api-installation-call",
     ),
     re_path(

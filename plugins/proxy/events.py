@@ -13,15 +13,16 @@ byte counts and the request id: never bodies, arguments or secrets.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import functools
 import logging
 import os
 import platform
 
 import redis
-from django.conf import settings
 from django.db import transaction
+
+from plugins.proxy import store
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +49,31 @@ FIELDS = (
 )
 
 
-@functools.cache
 def _redis() -> redis.Redis | None:
-    return redis.Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    return store.sync_client()
+
+
+def _payload(event: dict) -> dict:
+    event = {**event, "created_at": event.get("created_at") or dt.datetime.now(dt.UTC).isoformat()}
+    return {k: "" if event.get(k) is None else str(event[k]) for k in FIELDS}
+
+
+async def record_call_async(event: dict) -> None:
+    """`record_call` for the async face: one XADD on the loop's connection."""
+    payload = _payload(event)
+    client = store.async_client()
+    try:
+        if client is None:
+            await asyncio.to_thread(_insert, [payload])
+        else:
+            await client.xadd(STREAM, payload, maxlen=STREAM_MAX, approximate=True)
+    except Exception:
+        logger.exception("call event not recorded request_id=%s", payload["request_id"])
 
 
 def record_call(event: dict) -> None:
     """Queue one call event (see FIELDS). Never raises: a failure is logged, not the call's."""
-    event = {**event, "created_at": event.get("created_at") or dt.datetime.now(dt.UTC).isoformat()}
-    payload = {k: "" if event.get(k) is None else str(event[k]) for k in FIELDS}
+    payload = _payload(event)
     client = _redis()
     try:
         if client is None:

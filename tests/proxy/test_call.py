@@ -203,3 +203,41 @@ def test_outsiders_get_404(data_install, charlie_api, upstream):
     response = call(charlie_api, data_install, "listTables", {})
     assert response.status_code == 404
     assert upstream.connections == 0
+
+
+def test_a_changed_allow_list_applies_to_the_very_next_call(data_install, bob_api, bob, alice):
+    """The async face caches the caller's context; any change to the installation moves its
+    generation and the next call reloads it."""
+    from plugins.installations.services import set_allow_list
+
+    arguments = {"database": "sales", "question": "how many?"}
+    assert call(bob_api, data_install, "querySqlDatabase", arguments).status_code == 200
+    set_allow_list(
+        installation=data_install, member=bob, values={"database": ["hr"]}, changed_by=alice
+    )
+    assert call(bob_api, data_install, "querySqlDatabase", arguments).status_code == 403
+    from plugins.installations.services import update_installation
+
+    update_installation(installation=data_install, changed_by=alice, enabled=False)
+    assert call(bob_api, data_install, "listTables", {}).status_code == 403
+
+
+def test_a_revoked_token_stops_working(data_install, acme, bob, upstream):
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.models import CredentialKind
+    from accounts.services import issue_credential
+    from plugins.proxy.context import contexts
+
+    credential, token = issue_credential(
+        organization=acme, kind=CredentialKind.PERSONAL, name="t", created_by=bob, user=bob
+    )
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    assert call(client, data_install, "listTables", {}).status_code == 200
+    credential.revoked_at = timezone.now()
+    credential.save()
+    contexts.clear()  # what CONTEXT_TTL does within seconds
+    response = call(client, data_install, "listTables", {})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
