@@ -12,7 +12,11 @@ from collections.abc import Callable
 
 from plugins.installations.models import Installation
 from plugins.installations.policy import policy_for
-from plugins.installations.selectors import allowed_values_for_many, toolset_of
+from plugins.installations.selectors import (
+    allowed_values_for_many,
+    tools_and_summary_of,
+    warm_toolsets,
+)
 from plugins.tools import Renderer
 
 CONNECTION_NOT_NEEDED = "not_needed"
@@ -28,12 +32,12 @@ def installed_plugins_for(
     connection: Callable[[Installation], dict],
 ) -> list[dict]:
     renderer = Renderer(fmt)
+    warm_toolsets([installation.version for installation in installations])
     allowed = allowed_values_for_many(installations=installations, user=user)
     entries = []
     for installation in installations:
         version = installation.version
-        normalized = version.normalized or {}
-        toolset = toolset_of(version)
+        toolset, summary = tools_and_summary_of(version)
         policy = policy_for(
             installation=installation,
             user=user,
@@ -42,17 +46,17 @@ def installed_plugins_for(
         )
         grants = list(policy.grants.values())
         tools = [grant.tool for grant in grants]
-        name = normalized.get("name_for_model") or installation.plugin.name_for_model
-        description = normalized.get("description_for_model") or ""
+        name = summary["name_for_model"] or installation.plugin.name_for_model
+        description = summary["description_for_model"] or ""
         entries.append(
             {
                 "installation_id": installation.pk,
                 "plugin_id": installation.plugin_id,
                 "name_for_model": name,
-                "name_for_human": normalized.get("name_for_human") or installation.plugin.name,
+                "name_for_human": summary["name_for_human"] or installation.plugin.name,
                 "description_for_model": description,
                 "version": {"number": version.number, "content_sha256": version.content_sha256},
-                "auth_type": (normalized.get("auth") or {}).get("type") or "none",
+                "auth_type": summary["auth_type"],
                 "connection": connection(installation),
                 "namespace": toolset.plugin,
                 "defer_loading": renderer.defer_loading(tools),

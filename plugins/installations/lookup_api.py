@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.response import Response
 
 from accounts.tenancy import OrganizationAPIView
 from marketplace.pagination import DEFAULT_LIMIT, MAX_LIMIT, PAGE_PARAMETERS
 from plugins.installations.actors import ON_BEHALF_OF, acting_member
 from plugins.installations.lookup import CONNECTION_NOT_NEEDED, installed_plugins_for
-from plugins.installations.selectors import installations_of
+from plugins.installations.selectors import (
+    installations_for_lookup,
+    tools_and_summary_of,
+    warm_toolsets,
+)
 from plugins.tools import DEFAULT_FORMAT, FORMATS
 
 
@@ -49,7 +53,7 @@ class InstalledPluginOutput(serializers.Serializer):
 
 
 def _auth_type(installation) -> str:
-    return ((installation.version.normalized or {}).get("auth") or {}).get("type") or "none"
+    return tools_and_summary_of(installation.version)[1]["auth_type"]
 
 
 def connections_for(installations: list, user, request) -> dict[int, dict]:
@@ -127,7 +131,7 @@ class InstalledPluginsApi(OrganizationAPIView):
         if fmt not in FORMATS:
             raise ApiValidationError({"format": [f"One of: {', '.join(FORMATS)}."]})
         user = acting_member(self.actor, request)
-        queryset = installations_of(organization=self.actor.organization).order_by("pk")
+        queryset = installations_for_lookup(organization=self.actor.organization).order_by("pk")
         query = request.query_params.get("q", "").strip()
         if query:
             queryset = queryset.filter(plugin__name_for_model__icontains=query) | queryset.filter(
@@ -148,6 +152,7 @@ class InstalledPluginsApi(OrganizationAPIView):
                 reverse("api-installed-plugin-openapi", args=[installation.pk])
             )
 
+        warm_toolsets([installation.version for installation in page])
         connections = connections_for(page, user, request)
         entries = installed_plugins_for(
             installations=page,
@@ -157,12 +162,12 @@ class InstalledPluginsApi(OrganizationAPIView):
             openapi_url=openapi_url,
             connection=lambda installation: connections[installation.pk],
         )
-        body = json.dumps(entries, sort_keys=True, separators=(",", ":"), default=str)
+        body = json.dumps(entries, separators=(",", ":"), default=str)
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-            response = Response(status=304)
-        else:
-            response = Response(entries)
+            response = HttpResponse(status=304)
+        else:  # rendered once, for the ETag and the body
+            response = HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
         response["Cache-Control"] = "private, no-cache"
         response["Vary"] = f"Authorization, {ON_BEHALF_OF}"
