@@ -62,6 +62,8 @@ test: lint oauth-server
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
 	$(BIN)/python -m tests.sandbox.bench_render
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(BIN)/python -m tests.benchmarks.bench_proxy
 
 corpus-report: install
 	$(BIN)/python manage.py validate_corpus
