@@ -14,6 +14,7 @@ its class; this function serves it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 
 from asgiref.sync import sync_to_async
@@ -30,10 +31,31 @@ from plugins.proxy.errors import ProxyError
 from plugins.proxy.events import record_call_async
 from plugins.proxy.ids import new_request_id
 
-_load_context = sync_to_async(load_context, thread_sensitive=True)
-_credential_for = sync_to_async(pipeline.credential_for, thread_sensitive=True)
-_refreshed = sync_to_async(pipeline.refreshed_credential, thread_sensitive=True)
-_answer_in_thread = sync_to_async(pipeline.answer, thread_sensitive=True)
+_database_used: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "database_used", default=False
+)
+
+
+def _in_thread(function):
+    """`function` run in the request's thread (where Django keeps its database connection),
+    noting that the request touched the database."""
+    threaded = sync_to_async(function, thread_sensitive=True)
+
+    async def run(*args, **kwargs):
+        _database_used.set(True)
+        return await threaded(*args, **kwargs)
+
+    return run
+
+
+def used_database() -> bool:
+    return _database_used.get()
+
+
+_load_context = _in_thread(load_context)
+_credential_for = _in_thread(pipeline.credential_for)
+_refreshed = _in_thread(pipeline.refreshed_credential)
+_answer_in_thread = _in_thread(pipeline.answer)
 
 
 def _json(status: int, body: dict, headers: dict | None = None) -> JsonResponse:
@@ -48,7 +70,11 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
 
 
 def _bearer(request) -> str | None:
-    header = request.headers.get("Authorization", "")
+    return bearer_token(request.headers.get("Authorization", ""))
+
+
+def bearer_token(header: str) -> str | None:
+    """None without an Authorization header; "" for one that isn't a bearer token."""
     scheme, _, token = header.partition(" ")
     if not header:
         return None
@@ -107,14 +133,14 @@ async def _send_once(upstream, credential):
         return response
 
 
-@csrf_exempt
-async def call_view(request, installation_id: int, operation: str):
-    if request.method != "POST":
-        return _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+async def handle_call(
+    *, installation_id: int, operation: str, token: str | None, on_behalf_of: str, body: bytes
+) -> tuple[int, dict, dict]:
+    """The whole call: (HTTP status, JSON body, headers). Served by `call_view` (Django) and by
+    plugins.proxy.asgi (ahead of Django, in production)."""
     started = time.perf_counter()
-    token = _bearer(request)
     if token is None:
-        return _error(
+        return _error_parts(
             401,
             "not_authenticated",
             "Authentication credentials were not provided.",
@@ -122,16 +148,14 @@ async def call_view(request, installation_id: int, operation: str):
         )
     request_id = new_request_id()
     try:
-        context = await _context_and_rate(
-            token, installation_id, request.headers.get(ON_BEHALF_OF, "")
-        )
+        context = await _context_and_rate(token, installation_id, on_behalf_of)
     except ProxyError as exc:
         headers = dict(exc.headers)
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        if exc.status in (401, 403, 404) and exc.code != "proxy.rate_limited":
-            return _error(exc.status, exc.code, exc.message, headers)
-        return _json(exc.status, exc.body(request_id), headers)
+        if exc.status in (401, 403, 404):
+            return _error_parts(exc.status, exc.code, exc.message, headers)
+        return exc.status, exc.body(request_id), headers
     installation, user = context.installation, context.user
     event = pipeline.new_event(
         installation=installation,
@@ -142,7 +166,7 @@ async def call_view(request, installation_id: int, operation: str):
     )
     upstream_ms = 0.0
     try:
-        payload = parse_arguments(request.body)
+        payload = parse_arguments(body)
         if not isinstance(payload, dict) or set(payload) - {"arguments"}:
             raise ProxyError(
                 400,
@@ -173,4 +197,22 @@ async def call_view(request, installation_id: int, operation: str):
         result = pipeline.failed(exc, request_id, event)
     result = pipeline.finish(result, event, started, upstream_ms)
     await record_call_async(event)
-    return _json(result.http_status, result.body, result.headers)
+    return result.http_status, result.body, result.headers
+
+
+def _error_parts(status: int, code: str, message: str, headers: dict | None = None):
+    return status, {"error": {"code": code, "message": message}}, headers or {}
+
+
+@csrf_exempt
+async def call_view(request, installation_id: int, operation: str):
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+    status, body, headers = await handle_call(
+        installation_id=installation_id,
+        operation=operation,
+        token=_bearer(request),
+        on_behalf_of=request.headers.get(ON_BEHALF_OF, ""),
+        body=request.body,
+    )
+    return _json(status, body, headers)
