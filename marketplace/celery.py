@@ -24,4 +24,8 @@ app.conf.beat_schedule = {
         "task": "plugins.tasks.revalidate_published_versions",
         "schedule": 24 * 60 * 60.0,
     },
+    "purge-finished-oauth-flows": {
+        "task": "plugins.credentials.tasks.purge_finished_flows",
+        "schedule": 60 * 60.0,
+    },
 }

@@ -21,6 +21,7 @@ from marketplace.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_url,
 )
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "marketplace.limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "marketplace.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -238,7 +240,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "marketplace.schema.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.api_errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
@@ -255,6 +262,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    },
 }
 
 # --- Static, i18n ----------------------------------------------------------------------------
@@ -330,6 +340,14 @@ MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMEN
 MARKETPLACE_CORPUS_DIR = Path(
     env_str("MARKETPLACE_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus"))
 )
+# Fair validation (plugins/ingest/budget.py): each run gets its verdict within
+# VALIDATION_RUN_DEADLINE seconds of its first start and spends at most
+# VALIDATION_RUN_NETWORK_BUDGET seconds of worker time waiting on the network, retries
+# included; an organization has at most VALIDATION_MAX_RUNS_PER_ORGANIZATION runs in a worker
+# at once (keep it below the worker count so one publisher can't fill them all).
+VALIDATION_RUN_DEADLINE = env_int("VALIDATION_RUN_DEADLINE", 60, minimum=10)
+VALIDATION_RUN_NETWORK_BUDGET = env_int("VALIDATION_RUN_NETWORK_BUDGET", 30, minimum=5)
+VALIDATION_MAX_RUNS_PER_ORGANIZATION = env_int("VALIDATION_MAX_RUNS_PER_ORGANIZATION", 1, minimum=1)
 
 
 def _encryption_keys() -> str:
@@ -404,6 +422,27 @@ MARKETPLACE_WEBHOOK_RETRY_BASE = env_int("MARKETPLACE_WEBHOOK_RETRY_BASE", 10, m
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )
+
+# Requests that queue a validation run (registrations and re-validations), counted per user
+# (or per organization API key) and per organization in the cache (Redis when REDIS_URL is
+# set). Over the limit: 429 with Retry-After, and nothing is created. `off` disables one.
+MARKETPLACE_SUBMISSIONS_PER_USER = env_rate("MARKETPLACE_SUBMISSIONS_PER_USER", "20/10m")
+MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION = env_rate(
+    "MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION", "60/h"
+)
+RATELIMIT_USE_CACHE = "default"
+
+# Request limits: answered 413/400 before any view runs (see marketplace.limits).
+# The largest request body: an upload carries a spec and a manifest (their caps are in
+# plugins/validation/parsing.py).
+MARKETPLACE_MAX_REQUEST_BYTES = env_int(
+    "MARKETPLACE_MAX_REQUEST_BYTES", 6 * 1024 * 1024, minimum=64 * 1024
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # non-file form fields and JSON bodies
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 200, minimum=10)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 10, minimum=1)
+# Deepest nesting accepted in a JSON request body.
+MARKETPLACE_MAX_JSON_DEPTH = env_int("MARKETPLACE_MAX_JSON_DEPTH", 32, minimum=4)
 
 LOGGING = {
     "version": 1,

@@ -17,5 +17,6 @@ urlpatterns = [
     path("api/v1/", include("marketplace.api_urls")),
 ]
 
+handler400 = "marketplace.views.bad_request"
 handler404 = "marketplace.views.not_found"
 handler500 = "marketplace.views.server_error"

@@ -1,6 +1,8 @@
 """Reads about plugins. Tenant visibility rules live here and nowhere else:
 
-- the storefront lists public, approved plugins with a published version;
+- the storefront lists public plugins with a published version (approved, or approved with a
+  newer candidate in review: the published version stays up meanwhile), showing and searching
+  the reviewed listing (`listed_*`), never a newer unreviewed version's text;
 - an unlisted approved plugin is reachable only through its unguessable public link, never
   listed and never by its integer id;
 - everything else is visible only to its publisher organization.
@@ -13,6 +15,7 @@ from django.http import Http404
 
 from accounts.models import Organization
 from plugins.models import (
+    PUBLISHED_STATES,
     Plugin,
     PluginVersion,
     ReviewState,
@@ -20,19 +23,22 @@ from plugins.models import (
     Visibility,
 )
 
-_PUBLISHED = Q(review_state=ReviewState.APPROVED, published_version__isnull=False)
+_PUBLISHED = Q(review_state__in=PUBLISHED_STATES, published_version__isnull=False)
 
 
-def _search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
-    query = (query or "").strip()[:100]
-    if not query:
-        return queryset
-    return queryset.filter(
-        Q(name__icontains=query)
+def _matches(query: str, *, listed: bool) -> Q:
+    """Plugins whose text matches: the reviewed listing, or the publisher's working copy."""
+    name, description = ("listed_name", "listed_description") if listed else ("name", "description")
+    return (
+        Q(**{f"{name}__icontains": query})
         | Q(name_for_model__icontains=query)
-        | Q(description__icontains=query)
+        | Q(**{f"{description}__icontains": query})
         | Q(origin__icontains=query)
     )
+
+
+def _clean_query(query: str) -> str:
+    return (query or "").strip()[:100]
 
 
 # Version columns a listing never needs (documents and images can be megabytes each).
@@ -56,9 +62,11 @@ _HEAVY_VERSION_FIELDS = [
 
 def storefront_plugins(*, query: str = "") -> QuerySet[Plugin]:
     listed = Plugin.objects.filter(_PUBLISHED, visibility=Visibility.PUBLIC)
+    query = _clean_query(query)
+    if query:
+        listed = listed.filter(_matches(query, listed=True))
     return (
-        _search(listed, query)
-        .select_related("organization", "published_version")
+        listed.select_related("organization", "published_version")
         .defer(*_HEAVY_VERSION_FIELDS)
         .order_by("-updated_at")
     )
@@ -79,11 +87,14 @@ def published_plugin_or_404(*, public_id: str) -> Plugin:
 
 def plugins_visible_to(*, organization: Organization, query: str = "") -> QuerySet[Plugin]:
     """Published public plugins plus all of the organization's own."""
-    visible = Plugin.objects.filter(
-        Q(_PUBLISHED, visibility=Visibility.PUBLIC) | Q(organization=organization)
-    )
+    own = Q(organization=organization)
+    listed = Q(_PUBLISHED, visibility=Visibility.PUBLIC) & ~own
+    query = _clean_query(query)
+    if query:
+        own &= _matches(query, listed=False)
+        listed &= _matches(query, listed=True)
     return (
-        _search(visible, query)
+        Plugin.objects.filter(own | listed)
         .select_related("organization", "published_version")
         .defer(*_DOCUMENT_VERSION_FIELDS)
         .order_by("name", "pk")

@@ -24,3 +24,25 @@ def deliver_webhook(self, delivery_id: int) -> str:
     if status == DeliveryStatus.PENDING:
         raise self.retry(countdown=retry_delay(self.request.retries + 1))
     return status
+
+
+@shared_task(acks_late=True)
+def purge_finished_flows() -> int:
+    """Delete connect flows a day after they expired or were used (they hold sealed PKCE
+    verifiers and state hashes nobody needs any more) and deliveries older than 30 days."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from plugins.credentials.models import OAuthFlow, WebhookDelivery
+
+    day_ago = timezone.now() - timedelta(days=1)
+    flows, _ = OAuthFlow.objects.filter(Q(expires_at__lt=day_ago) | Q(used_at__lt=day_ago)).delete()
+    old = timezone.now() - timedelta(days=30)
+    deliveries, _ = (
+        WebhookDelivery.objects.filter(created_at__lt=old)
+        .exclude(status=DeliveryStatus.PENDING)
+        .delete()
+    )
+    return flows + deliveries

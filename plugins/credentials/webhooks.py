@@ -71,22 +71,6 @@ def delete_webhook(*, webhook: Webhook, deleted_by) -> None:
     webhook.delete()
 
 
-def notify(*, organization_id: int, event: str, payload: dict) -> int:
-    """Queue a delivery of `event` to each enabled webhook of the organization (on commit)."""
-    from plugins.credentials.tasks import deliver_webhook
-
-    count = 0
-    body = {"event": event, "occurred_at": timezone.now().isoformat(), "data": payload}
-    for webhook in Webhook.objects.filter(organization_id=organization_id, enabled=True):
-        delivery = WebhookDelivery.objects.create(
-            organization_id=organization_id, webhook=webhook, event=event, payload=body
-        )
-        delivery_id = delivery.pk
-        transaction.on_commit(lambda delivery_id=delivery_id: deliver_webhook.delay(delivery_id))
-        count += 1
-    return count
-
-
 def attempt_delivery(delivery_id: int) -> str:
     """Send one delivery once. Returns the delivery's status afterwards ("pending" = retry)."""
     delivery = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()

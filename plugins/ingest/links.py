@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from plugins.ingest.budget import metered
 from plugins.outbound import FetchError, fetch
 from plugins.validation import Finding, Severity
 
@@ -83,9 +84,10 @@ def _warn(
 def _check_logo(url: str, where: _Where, report: LinkReport) -> None:
     hint = "Serve a PNG or JPEG of at most 1 MiB over HTTPS; 512x512 is suggested."
     try:
-        result = fetch(
-            url, max_bytes=LOGO_MAX_BYTES, timeout=LINK_TIMEOUT, accept_content_types=IMAGE_TYPES
-        )
+        with metered(LINK_TIMEOUT) as timeout:
+            result = fetch(
+                url, max_bytes=LOGO_MAX_BYTES, timeout=timeout, accept_content_types=IMAGE_TYPES
+            )
     except FetchError as exc:
         code = f"links.logo.{exc.code.removeprefix('outbound.')}"
         _warn(report, where, where.logo, code, f"The logo could not be loaded: {exc.message}", hint)
@@ -118,7 +120,8 @@ def _check_logo(url: str, where: _Where, report: LinkReport) -> None:
 
 def _check_page(url: str, where: _Where, report: LinkReport) -> None:
     try:
-        result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=LINK_TIMEOUT)
+        with metered(LINK_TIMEOUT) as timeout:
+            result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=timeout)
     except FetchError as exc:
         if exc.code == "outbound.too_large":
             return  # it answered; we only probe

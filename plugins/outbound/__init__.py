@@ -20,7 +20,11 @@ from plugins.outbound.client import (
     FetchResult,
     fetch,
 )
-from plugins.outbound.content_types import DOCUMENT_CONTENT_TYPES, LOGO_CONTENT_TYPES
+from plugins.outbound.content_types import (
+    DOCUMENT_CONTENT_TYPES,
+    LOGO_CONTENT_TYPES,
+    document_media_type,
+)
 from plugins.outbound.errors import FetchError
 from plugins.outbound.oauth import OAuthResponse, OAuthSession
 from plugins.outbound.redirects import same_site_redirects_only
@@ -38,6 +42,7 @@ __all__ = [
     "OAuthResponse",
     "OAuthSession",
     "async_fetch",
+    "document_media_type",
     "fetch",
     "is_blocked_address",
     "precheck",

@@ -6,8 +6,10 @@ import json
 import threading
 from collections import OrderedDict
 
+from django.conf import settings
 from jsonschema import Draft202012Validator
 
+from marketplace.parsers import _depth as json_depth
 from plugins.proxy.errors import ProxyError
 from plugins.tools import Tool
 
@@ -80,12 +82,21 @@ def parse_arguments(raw: bytes) -> object:
             raise ValueError("duplicate key")
         return dict(pairs)
 
+    def refuse_constant(name):
+        raise ValueError(name)
+
     try:
-        return json.loads(raw or b"{}", object_pairs_hook=no_duplicates)
+        parsed = json.loads(
+            raw or b"{}", object_pairs_hook=no_duplicates, parse_constant=refuse_constant
+        )
+        if json_depth(parsed) > settings.MARKETPLACE_MAX_JSON_DEPTH:
+            raise ValueError("too deep")
     except (ValueError, RecursionError):
         raise ProxyError(
             400,
             "proxy.invalid_body",
-            "The body must be a JSON object without repeated keys.",
+            "The body must be a JSON object without repeated keys, nested at most "
+            f"{settings.MARKETPLACE_MAX_JSON_DEPTH} levels.",
             decision="invalid",
         ) from None
+    return parsed

@@ -50,6 +50,8 @@ class PluginInput:
     manifest_content_type: str | None = None
     openapi_content_type: str | None = None
     bundled_refs: Mapping[str, bytes] = field(default_factory=dict)
+    # The token this marketplace issued the publisher for `auth.verification_tokens`, if any.
+    expected_verification_token: str | None = None
 
 
 @dataclass(frozen=True)

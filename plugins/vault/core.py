@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 
 from plugins.vault.keyring import KeyRing, VaultMisconfigured, parse_key_ring
 
@@ -40,8 +40,6 @@ def _ring_for(raw: str) -> KeyRing:
 
 
 def _raw_ring() -> str:
-    from django.conf import settings
-
     raw = getattr(settings, "MARKETPLACE_ENCRYPTION_KEYS", "")
     if not raw:
         raise VaultMisconfigured("MARKETPLACE_ENCRYPTION_KEYS is not set")
@@ -61,13 +59,21 @@ def _aead(key_id: str) -> AESGCM:
     return _cipher(key_id, _raw_ring())
 
 
+_SEPARATORS = ("\x1e", "\x1f")
+
+
 def _associated_data(key_id: str, context: Mapping[str, object]) -> bytes:
+    """FORMAT, key id and the context's sorted items, joined by separator characters no
+    context may contain (so two different contexts never give the same bytes)."""
     if not context:
         raise ValueError("a sealed value must be bound to a context")
-    canonical = json.dumps(
-        {str(k): str(v) for k, v in context.items()}, sort_keys=True, separators=(",", ":")
-    )
-    return f"{FORMAT}|{key_id}|{canonical}".encode()
+    parts = [FORMAT, key_id]
+    for key in sorted(context):
+        name, value = str(key), str(context[key])
+        if any(sep in name or sep in value for sep in _SEPARATORS):
+            raise ValueError("a context may not contain separator characters")
+        parts.append(f"{name}\x1e{value}")
+    return "\x1f".join(parts).encode()
 
 
 def primary_key_id() -> str:

@@ -347,3 +347,27 @@ def test_connect_and_connection_endpoints(acme, alice, alice_api):
     assert alice_api.delete(f"{base}/connection").status_code == 404
     # A key endpoint on an OAuth plugin says so.
     assert alice_api.get(f"{base}/credential").status_code == 400
+
+
+def test_a_validation_run_reports_whether_the_manifest_carries_our_verification_token(acme, alice):
+    """The run of a version says whether its manifest carries the token we issued."""
+    from plugins.credentials.models import VerificationToken
+    from tests.support.plugins import upload
+
+    def auth(tokens):
+        return {
+            "type": "service_http",
+            "authorization_type": "bearer",
+            "verification_tokens": tokens,
+        }
+
+    first = upload(acme, alice, auth=auth({"openai": "someone-elses"}))
+    codes = set(first.run.findings.values_list("code", flat=True))
+    assert "auth.verification_tokens.marketplace_missing" in codes
+    token = VerificationToken.objects.get(plugin=first.version.plugin).token
+
+    second = upload(acme, alice, auth=auth({"openai": "someone-elses", "marketplace": token}))
+    assert second.version.plugin_id == first.version.plugin_id
+    codes = set(second.run.findings.values_list("code", flat=True))
+    assert "auth.verification_tokens.verified" in codes
+    assert "auth.verification_tokens.marketplace_missing" not in codes

@@ -258,3 +258,32 @@ def test_a_dead_provider_is_tried_at_most_the_daily_budget(make_world, alice):
     assert connection.failures_today == DAILY_BUDGET
     assert world.server.token_requests() == 1 + DAILY_BUDGET
     assert connection.retry_after.date() > timezone.now().date()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_redis_the_row_lock_serialises_refreshes(make_world, alice, settings):
+    """`make run` has no Redis: SELECT … FOR UPDATE on the connection does the locking."""
+    settings.REDIS_URL = ""
+    world = make_world(rotate=True)
+    world.connect(alice)
+    expire_access_token(world.installation, alice)
+    results, failures = [], []
+    start = threading.Barrier(8)
+
+    def call():
+        try:
+            start.wait(timeout=30)
+            results.append(resolve_credential(installation=world.installation, user=alice))
+        except Exception as exc:  # reported below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert not failures, failures[:3]
+    assert world.server.token_requests() == 2
+    assert len({r.headers["Authorization"] for r in results}) == 1

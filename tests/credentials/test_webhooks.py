@@ -14,8 +14,9 @@ from celery.contrib.testing.worker import start_worker
 from accounts.models import AuditEvent
 from marketplace.celery import app as celery_app
 from plugins.credentials import NeedsReconnect, resolve_credential
+from plugins.credentials.announce import notify
 from plugins.credentials.models import DeliveryStatus, WebhookDelivery, WebhookEvent
-from plugins.credentials.webhooks import attempt_delivery, create_webhook, notify
+from plugins.credentials.webhooks import attempt_delivery, create_webhook
 from tests.credentials.helpers import expire_access_token
 
 

@@ -59,6 +59,19 @@ CASES = {
         "error",
         lambda: validate_openplugin(openplugin_spec(**{"x-plugin-auth": "none"})),
     ),
+    "auth.security_mismatch": (
+        "warning",
+        lambda: validate(
+            manifest(),
+            spec(
+                security=[{"token": []}],
+                components={
+                    "schemas": {"Todos": {"type": "array", "items": {"type": "string"}}},
+                    "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+                },
+            ),
+        ),
+    ),
     "auth.oauth.content_type.missing": (
         "warning",
         lambda: validate(
@@ -70,6 +83,32 @@ CASES = {
                     "verification_tokens": {"openai": "x"},
                 }
             )
+        ),
+    ),
+    "auth.verification_tokens.verified": (
+        "info",
+        lambda: validate(
+            manifest(
+                auth={
+                    "type": "service_http",
+                    "authorization_type": "bearer",
+                    "verification_tokens": {"marketplace": "mkpv_ours"},
+                }
+            ),
+            expected_verification_token="mkpv_ours",
+        ),
+    ),
+    "auth.verification_tokens.marketplace_missing": (
+        "warning",
+        lambda: validate(
+            manifest(
+                auth={
+                    "type": "service_http",
+                    "authorization_type": "bearer",
+                    "verification_tokens": {"openai": "someone-elses"},
+                }
+            ),
+            expected_verification_token="mkpv_ours",
         ),
     ),
     "openplugin.extension.wrong_type": (

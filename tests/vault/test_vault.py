@@ -124,3 +124,10 @@ def test_it_refuses_a_malformed_key_ring_without_echoing_keys(raw):
 def test_a_hint_shows_only_the_last_four_characters_of_a_long_secret():
     assert vault.mask("sk-live-abcdef123456") == "••••3456"
     assert vault.mask("short") == "••••"
+
+
+def test_a_context_cannot_smuggle_separators_to_collide_with_another():
+    with pytest.raises(ValueError, match="separator"):
+        vault.seal("x", context={"org": "1\x1fowner\x1euser:2"})
+    with pytest.raises(ValueError, match="bound to a context"):
+        vault.seal("x", context={})

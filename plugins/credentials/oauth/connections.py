@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.audit import record_event
 from plugins import vault
 from plugins.credentials import cache
+from plugins.credentials.announce import notify
 from plugins.credentials.models import ConnectionState, OAuthConnection, WebhookEvent
 from plugins.credentials.oauth.protocol import TokenError, TokenSet
 
@@ -136,8 +137,6 @@ def record_failure(
 
 
 def _announce(connection: OAuthConnection, event: str, previous_state: str) -> None:
-    from plugins.credentials.webhooks import notify
-
     notify(
         organization_id=connection.organization_id,
         event=event,

@@ -1,4 +1,5 @@
-"""An OAuth plugin installed in Acme, its provider a real oidc-provider on loopback."""
+"""An OAuth plugin installed in Acme, its provider a real oidc-provider on loopback: the
+`make_world` fixture (registered for the whole suite in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from plugins.installations.models import Installation
 from plugins.models import Plugin
 from tests.credentials.oauth_server import OAuthServer
 from tests.installations.helpers import make_version
-from tests.outbound.conftest import serve  # noqa: F401 - the loopback server fixture
 
 CLIENT_ID = "todo-marketplace"
 CLIENT_SECRET = "client-secret-canary-4f1d2c9a8b7e"
