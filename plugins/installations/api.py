@@ -7,7 +7,12 @@ token's), validates input, and calls one service or selector.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -15,9 +20,11 @@ from rest_framework.response import Response
 
 from accounts.models import Membership, Role
 from accounts.tenancy import OrganizationAPIView
+from marketplace.api_errors import ErrorOutput
 from plugins import selectors as plugin_selectors
 from plugins.installations import selectors, services
 from plugins.installations.models import Installation
+from plugins.installations.usage import usage_of
 from plugins.models import PluginVersion, ValidationState
 
 
@@ -122,7 +129,13 @@ class InstallationListApi(OrganizationAPIView):
         installations = selectors.installations_of(organization=self.actor.organization)
         return Response(InstallationOutput(installations, many=True).data)
 
-    @extend_schema(request=InstallInput, responses={201: InstallationOutput})
+    @extend_schema(
+        request=InstallInput,
+        responses={
+            201: InstallationOutput,
+            404: OpenApiResponse(ErrorOutput, description="No such plugin or version for you."),
+        },
+    )
     def post(self, request):
         data = self.InstallInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -245,3 +258,37 @@ class AllowListApi(OrganizationAPIView):
         except ValidationError as exc:
             raise ApiValidationError(exc.messages) from None
         return Response(self._output(installation, user))
+
+
+class UsageOutput(serializers.Serializer):
+    class OperationUsage(serializers.Serializer):
+        operation = serializers.CharField()
+        calls = serializers.IntegerField()
+        error_rate = serializers.FloatField()
+        p50_ms = serializers.FloatField(allow_null=True)
+        p95_ms = serializers.FloatField(allow_null=True)
+
+    class DayUsage(serializers.Serializer):
+        day = serializers.DateField()
+        calls = serializers.IntegerField()
+
+    days = serializers.IntegerField()
+    operations = OperationUsage(many=True)
+    per_day = DayUsage(many=True)
+
+
+class UsageApi(OrganizationAPIView):
+    """Calls per operation (error rate, p50/p95 latency) and per day, from the call events of
+    the last `?days=` days (default 30, at most 90)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description="Days back (1-90).")],
+        responses=UsageOutput,
+    )
+    def get(self, request, installation_id: int):
+        installation = installation_or_404(self, installation_id)
+        try:
+            days = int(request.query_params.get("days", 30))
+        except ValueError:
+            raise ApiValidationError({"days": ["A whole number of days."]}) from None
+        return Response(usage_of(installation=installation, days=days))

@@ -15,6 +15,11 @@ urlpatterns = [
         name="api-installation-allow-list",
     ),
     path(
+        "installations/<int:installation_id>/usage",
+        api.UsageApi.as_view(),
+        name="api-installation-usage",
+    ),
+    path(
         "installed-plugins/", lookup_api.InstalledPluginsApi.as_view(), name="api-installed-plugins"
     ),
 ]

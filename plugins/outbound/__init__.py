@@ -12,7 +12,7 @@ the same rules, awaited, over a long-lived connection pool; the proxy's hot path
 """
 
 from plugins.outbound.addresses import is_blocked_address
-from plugins.outbound.aio import async_fetch
+from plugins.outbound.aio import async_fetch, close_loop_session
 from plugins.outbound.client import (
     DEFAULT_MAX_BYTES,
     DOCUMENT_TIMEOUT,
@@ -42,6 +42,7 @@ __all__ = [
     "OAuthResponse",
     "OAuthSession",
     "async_fetch",
+    "close_loop_session",
     "document_media_type",
     "fetch",
     "is_blocked_address",

@@ -130,13 +130,18 @@ class AsyncClient:
             self._sessions[loop] = session
         return session
 
-    async def close(self) -> None:
-        for session in self._sessions.values():
+    async def close_current(self) -> None:
+        """Close the running loop's session (for loops that live for one request)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None:
             await session.close()
-        self._sessions.clear()
 
 
 _client = AsyncClient()
+
+
+async def close_loop_session() -> None:
+    await _client.close_current()
 
 
 async def async_fetch(

@@ -63,8 +63,12 @@ CALL_ERROR = inline_serializer(
     "CallError",
     {
         "error": serializers.DictField(help_text="code, message, and violations / parameter"),
-        "status": serializers.IntegerField(allow_null=True),
-        "request_id": serializers.CharField(),
+        "status": serializers.IntegerField(
+            allow_null=True, required=False, help_text="The plugin's status, when it answered."
+        ),
+        "request_id": serializers.CharField(
+            required=False, help_text="Present once the call reached the pipeline."
+        ),
     },
 )
 

@@ -46,6 +46,7 @@ FIELDS = (
     "bytes_in",
     "bytes_out",
     "created_at",
+    "parameter",  # for the audit event of a denial; not stored on the call event
 )
 
 
@@ -84,7 +85,9 @@ def record_call(event: dict) -> None:
         logger.exception("call event not recorded request_id=%s", payload["request_id"])
 
 
-def drain_call_events(*, batch: int = 1000, max_batches: int = 50) -> int:
+def drain_call_events(
+    *, batch: int = 1000, max_batches: int = 50, claim_idle_ms: int = CLAIM_IDLE_MS
+) -> int:
     """Move queued events into the database; returns how many were written."""
     client = _redis()
     if client is None:
@@ -98,7 +101,7 @@ def drain_call_events(*, batch: int = 1000, max_batches: int = 50) -> int:
     written = 0
     # Entries another drainer read but never acknowledged (it crashed) come back first.
     _, claimed, *_ = client.xautoclaim(
-        STREAM, GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=batch
+        STREAM, GROUP, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=batch
     )
     if claimed:
         written += _store(client, claimed)
@@ -149,4 +152,34 @@ def _insert(payloads: list[dict]) -> None:
         if p.get("request_id") and p.get("organization_id")
     ]
     with transaction.atomic():
-        CallEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        known = set(
+            CallEvent.objects.filter(request_id__in=[r.request_id for r in rows]).values_list(
+                "request_id", flat=True
+            )
+        )
+        fresh = [row for row in rows if row.request_id not in known]
+        CallEvent.objects.bulk_create(fresh, ignore_conflicts=True)
+        _audit_denials(fresh, {p["request_id"]: p for p in payloads})
+
+
+def _audit_denials(rows: list, payloads: dict) -> None:
+    """Every refusal by an allow-list is also in the organization's audit trail (written here,
+    with the event, so the request path stays free of it and a redelivery adds nothing)."""
+    from accounts.audit import record_event
+    from accounts.models import Organization, User
+
+    denied = [row for row in rows if row.decision == "denied"]
+    if not denied:
+        return
+    organizations = Organization.objects.in_bulk({row.organization_id for row in denied})
+    users = User.objects.in_bulk({row.user_id for row in denied if row.user_id})
+    for row in denied:
+        record_event(
+            organization=organizations[row.organization_id],
+            action="proxy.call_denied",
+            actor=users.get(row.user_id),
+            target=f"installation:{row.installation_id}",
+            operation=row.operation,
+            parameter=payloads[row.request_id].get("parameter") or None,
+            request_id=row.request_id,
+        )

@@ -23,7 +23,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from plugins.installations.actors import ON_BEHALF_OF
-from plugins.outbound import FetchError, async_fetch
+from plugins.outbound import FetchError, async_fetch, close_loop_session
 from plugins.proxy import pipeline, ratelimit
 from plugins.proxy.arguments import parse_arguments
 from plugins.proxy.context import contexts, load_context
@@ -208,11 +208,17 @@ def _error_parts(status: int, code: str, message: str, headers: dict | None = No
 async def call_view(request, installation_id: int, operation: str):
     if request.method != "POST":
         return _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
-    status, body, headers = await handle_call(
-        installation_id=installation_id,
-        operation=operation,
-        token=_bearer(request),
-        on_behalf_of=request.headers.get(ON_BEHALF_OF, ""),
-        body=request.body,
-    )
+    try:
+        status, body, headers = await handle_call(
+            installation_id=installation_id,
+            operation=operation,
+            token=_bearer(request),
+            on_behalf_of=request.headers.get(ON_BEHALF_OF, ""),
+            body=request.body,
+        )
+    finally:
+        if "wsgi.version" in request.META:
+            # Under WSGI (and Django's test client) every request gets a fresh event loop, so
+            # its outbound pool can't outlive it: close it now rather than leak it.
+            await close_loop_session()
     return _json(status, body, headers)

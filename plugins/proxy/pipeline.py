@@ -119,6 +119,7 @@ def failed(exc: ProxyError, request_id: str, event: dict) -> CallResult:
     event.update(
         decision=exc.decision,
         reason=exc.code,
+        parameter=exc.details.get("parameter"),
         upstream_status=exc.upstream_status or event.get("upstream_status"),
     )
     return CallResult(exc.status, exc.body(request_id), dict(exc.headers))

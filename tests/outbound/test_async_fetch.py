@@ -8,11 +8,17 @@ import gzip
 
 import pytest
 
-from plugins.outbound import FetchError, async_fetch, errors
+from plugins.outbound import FetchError, async_fetch, close_loop_session, errors
 
 
 def run(coro):
-    return asyncio.run(coro)
+    async def then_close():
+        try:
+            return await coro
+        finally:
+            await close_loop_session()  # each test's loop ends here: so does its pool
+
+    return asyncio.run(then_close())
 
 
 def test_it_fetches_and_reuses_pooled_connections(serve):

@@ -13,6 +13,7 @@ from accounts.models import CredentialKind
 from accounts.services import issue_credential
 from marketplace.asgi import application
 from plugins.installations.models import CallEvent
+from plugins.outbound import close_loop_session
 from plugins.proxy.events import drain_call_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +23,10 @@ def post(path: str, body, headers: dict) -> httpx.Response:
     async def go():
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            return await client.post(path, content=body, headers=headers)
+            try:
+                return await client.post(path, content=body, headers=headers)
+            finally:
+                await close_loop_session()
 
     return asyncio.run(go())
 

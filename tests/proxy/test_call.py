@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jwt
 
+from accounts.models import AuditEvent
 from plugins.installations.models import CallEvent
 from plugins.proxy.events import drain_call_events
 from tests.proxy.conftest import call
@@ -142,6 +143,11 @@ def test_it_records_a_call_event_for_every_decision_off_the_request_path(
     assert allowed.latency_ms > 0
     assert events["denied"].reason == "proxy.not_allowed"
     assert drain_call_events() == 0
+    (audit,) = AuditEvent.objects.filter(action="proxy.call_denied")
+    assert audit.actor == bob
+    assert audit.details["parameter"] == "database"
+    assert audit.details["operation"] == "querySqlDatabase"
+    assert "finance" not in str(audit.details)
 
 
 def test_it_rate_limits_per_user_with_retry_after(data_install, bob_api, settings, upstream):

@@ -4,12 +4,11 @@ token is injected, and a 401 from the plugin triggers one forced refresh and one
 from __future__ import annotations
 
 from plugins.models import PluginVersion
-from tests.credentials.conftest import make_world  # noqa: F401 - the OAuth world fixture
 from tests.proxy.conftest import call, publish_version
 from tests.tools.specs import data_plugin_spec
 
 
-def oauth_data_plugin(make_world, acme, upstream):  # noqa: F811
+def oauth_data_plugin(make_world, acme, upstream):
     world = make_world()
     auth = world.installation.version.normalized["auth"]
     spec = data_plugin_spec(upstream.url)
@@ -23,7 +22,7 @@ def oauth_data_plugin(make_world, acme, upstream):  # noqa: F811
 
 
 def test_a_401_refreshes_the_token_once_and_retries(
-    make_world,  # noqa: F811
+    make_world,
     acme,
     alice,
     alice_api,
@@ -50,7 +49,7 @@ def test_a_401_refreshes_the_token_once_and_retries(
 
 
 def test_a_member_who_never_connected_gets_the_connect_link(
-    make_world,  # noqa: F811
+    make_world,
     acme,
     bob_api,
     upstream,
