@@ -16,8 +16,13 @@ if os.environ.get("ENVIRONMENT", "development") == "development":
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["plugins.proxy"])
 
 app.conf.beat_schedule = {
+    "drain-call-events": {
+        "task": "plugins.proxy.tasks.drain_call_events",
+        "schedule": 5.0,
+    },
     "reap-stale-validation-runs": {
         "task": "plugins.tasks.reap_stale_validation_runs",
         "schedule": 60.0,
