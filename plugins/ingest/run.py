@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from plugins.credentials.services import verification_token_for
 from plugins.ingest import budget as run_budget
 from plugins.ingest.fetch import (
     FetchedDocuments,
@@ -265,6 +266,7 @@ def _input_for(version: PluginVersion) -> PluginInput:
         manifest_content_type=version.manifest_content_type or None,
         openapi_content_type=version.openapi_content_type or None,
         bundled_refs={url: text.encode() for url, text in (version.bundled_refs or {}).items()},
+        expected_verification_token=verification_token_for(plugin=version.plugin).token,
     )
 
 
