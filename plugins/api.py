@@ -149,12 +149,12 @@ class PluginListApi(OrganizationAPIView):
     """GET: published plugins and the caller organization's own, searchable with `?q=`.
 
     POST: register a plugin (developer role or above) by URL (JSON) or by upload (multipart),
-    answered 202 with the validation run to follow. An upload is matched to the caller's
-    plugin with the same name_for_model and origin at once, and identical content returns the
-    existing version (`created: false`). A URL submission is fetched by the worker: until then
-    its plugin and version are provisional, and if the fetched documents match an existing
-    plugin or version the run moves there — the run's `plugin_id` and `version` are
-    authoritative.
+    answered 202 with the validation run to follow. Nothing is parsed in the request: byte-
+    identical content returns the existing version at once (`created: false`); otherwise the
+    plugin and version are provisional (no version number yet) until the worker has read the
+    documents (an upload) or fetched them (a URL), and if they match an existing plugin (same
+    name_for_model and origin) or version the run moves there — the run's `plugin_id` and
+    `version` are authoritative. Over the submission limits: 429 with Retry-After.
     """
 
     required_roles = {"POST": Role.DEVELOPER}
