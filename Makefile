@@ -53,6 +53,8 @@ test: lint
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
+	@# The catalog bench seeds 10,000 plugins into BENCH_DATABASE_URL (a database of its own).
+	$(BIN)/python -m tests.benchmarks.bench_catalog
 	$(BIN)/python -m tests.sandbox.bench_render
 
 corpus-report: install
