@@ -15,6 +15,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
+PAGE_PARAMETER_NAMES = ("limit", "offset")
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "limit", int, description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."

@@ -36,6 +36,7 @@ from plugins.models import (
     ValidationState,
 )
 from plugins.registration import content_sha256, find_plugin, next_version_number
+from plugins.selectors import forget_catalog_caches
 from plugins.validation import Finding as CoreFinding
 from plugins.validation import PluginInput, Severity, diff_versions, validate_plugin
 
@@ -283,6 +284,7 @@ def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
         logo_url=(normalized.get("logo_url") or "")[:500],
         name_for_model=(normalized.get("name_for_model") or plugin.name_for_model)[:100],
     )
+    transaction.on_commit(forget_catalog_caches)
 
 
 def _store_findings(run: ValidationRun, findings: list[CoreFinding]) -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.audit import record_event
 from accounts.models import User
 from plugins.models import Plugin, PluginVersion, ReviewState, ValidationState, Visibility
+from plugins.selectors import forget_catalog_caches
 
 
 @transaction.atomic
@@ -78,6 +79,7 @@ def _decide(plugin: Plugin, state: ReviewState, reviewer: User, reason: str, act
     plugin.reviewed_by = reviewer
     plugin.reviewed_at = timezone.now()
     plugin.save()
+    transaction.on_commit(forget_catalog_caches)
     published = plugin.published_version
     record_event(
         organization=plugin.organization,
@@ -96,6 +98,7 @@ def change_visibility(*, plugin: Plugin, visibility: str, changed_by: User) -> P
     before = plugin.visibility
     plugin.visibility = Visibility(visibility)
     plugin.save(update_fields=["visibility", "updated_at"])
+    transaction.on_commit(forget_catalog_caches)
     if before != plugin.visibility:
         record_event(
             organization=plugin.organization,

@@ -8,7 +8,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import re
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.http import Http404
 
 from accounts.models import Organization
@@ -21,26 +26,56 @@ from plugins.models import (
 )
 
 _PUBLISHED = Q(review_state=ReviewState.APPROVED, published_version__isnull=False)
+_LISTED = Q(_PUBLISHED, visibility=Visibility.PUBLIC)
+MAX_QUERY_CHARS = 100
+_MAX_TERMS = 8
+_WORD = re.compile(r"[^\W_]+")
 
 
-def _search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
-    query = (query or "").strip()[:100]
-    if not query:
+def search_terms(query: str) -> list[str]:
+    """The words of a search, lower-cased: letters and digits only (nothing else reaches a
+    tsquery, so no input can change its syntax)."""
+    return _WORD.findall((query or "")[:MAX_QUERY_CHARS].lower())[:_MAX_TERMS]
+
+
+def search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
+    """Plugins matching every word of `query` (the last one as a prefix, for search-as-you-type),
+    annotated with `rank`: name matches above name_for_model above the human description.
+    description_for_model is never searched."""
+    terms = search_terms(query)
+    if not terms:
         return queryset
-    return queryset.filter(
-        Q(name__icontains=query)
-        | Q(name_for_model__icontains=query)
-        | Q(description__icontains=query)
-        | Q(origin__icontains=query)
+    if connection.vendor == "postgresql":
+        text = " & ".join([*terms[:-1], f"{terms[-1]}:*"])
+        tsquery = SearchQuery(text, search_type="raw", config="english")
+        return queryset.filter(search_vector=tsquery).annotate(
+            rank=SearchRank(F("search_vector"), tsquery)
+        )
+    # Portable fallback (SQLite): every word as a substring of a searched column.
+    for term in terms:
+        queryset = queryset.filter(
+            Q(name__icontains=term)
+            | Q(name_for_model__icontains=term)
+            | Q(description__icontains=term)
+        )
+    return queryset.annotate(
+        rank=Case(
+            When(name__icontains=terms[0], then=Value(1.0)),
+            When(name_for_model__icontains=terms[0], then=Value(0.4)),
+            default=Value(0.2),
+            output_field=FloatField(),
+        )
     )
 
 
+def _ordered(queryset: QuerySet[Plugin], query: str, *default: str) -> QuerySet[Plugin]:
+    if search_terms(query):
+        return queryset.order_by("-rank", *default)
+    return queryset.order_by(*default)
+
+
 # Version columns a listing never needs (documents and images can be megabytes each).
-_DOCUMENT_VERSION_FIELDS = [
-    f"published_version__{name}"
-    for name in ("raw_manifest", "raw_openapi", "normalized_openapi", "bundled_refs", "logo")
-]
-_HEAVY_VERSION_FIELDS = [
+_LARGE_VERSION_FIELDS = [
     f"published_version__{name}"
     for name in (
         "raw_manifest",
@@ -49,27 +84,53 @@ _HEAVY_VERSION_FIELDS = [
         "normalized_openapi",
         "bundled_refs",
         "logo",
-        "diff",
     )
 ]
+_CARD_DEFERRED = ["search_vector", *_LARGE_VERSION_FIELDS, "published_version__diff"]
 
 
 def storefront_plugins(*, query: str = "") -> QuerySet[Plugin]:
-    listed = Plugin.objects.filter(_PUBLISHED, visibility=Visibility.PUBLIC)
-    return (
-        _search(listed, query)
+    """Listed plugins: most recently updated first, or best match first for a search."""
+    listed = Plugin.objects.filter(_LISTED)
+    return _ordered(
+        search(listed, query)
         .select_related("organization", "published_version")
-        .defer(*_HEAVY_VERSION_FIELDS)
-        .order_by("-updated_at")
+        .defer(*_CARD_DEFERRED, "published_version__operations"),
+        query,
+        "-updated_at",
+        "-id",
     )
 
 
-def published_plugin_or_404(*, public_id: str) -> Plugin:
-    """A published public or unlisted plugin by its unguessable public id."""
+RECENT_CACHE_KEY = "catalog:recently-published:v1"
+RECENT_CACHE_SECONDS = 60
+RECENT_MAX = 24
+
+
+def recently_published(*, limit: int = 12) -> list[Plugin]:
+    """The newest listed plugins (at most RECENT_MAX), cached for a minute and forgotten
+    whenever the listing changes (forget_catalog_caches)."""
+    cached = cache.get(RECENT_CACHE_KEY)
+    if cached is None:
+        cached = list(storefront_plugins()[:RECENT_MAX])
+        cache.set(RECENT_CACHE_KEY, cached, RECENT_CACHE_SECONDS)
+    return cached[: min(limit, RECENT_MAX)]
+
+
+def forget_catalog_caches() -> None:
+    """Call after anything that changes what the storefront lists."""
+    cache.delete(RECENT_CACHE_KEY)
+
+
+def published_plugin_or_404(*, public_id: str, with_logo: bool = False) -> Plugin:
+    """A published public or unlisted plugin by its unguessable public id, with its published
+    version's display columns (and the logo's bytes only when asked)."""
+    deferred = [f for f in _CARD_DEFERRED if not (with_logo and f.endswith("__logo"))]
     plugin = (
         Plugin.objects.filter(_PUBLISHED, public_id=public_id)
         .filter(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
         .select_related("organization", "published_version")
+        .defer(*deferred)
         .first()
     )
     if plugin is None:
@@ -79,22 +140,23 @@ def published_plugin_or_404(*, public_id: str) -> Plugin:
 
 def plugins_visible_to(*, organization: Organization, query: str = "") -> QuerySet[Plugin]:
     """Published public plugins plus all of the organization's own."""
-    visible = Plugin.objects.filter(
-        Q(_PUBLISHED, visibility=Visibility.PUBLIC) | Q(organization=organization)
-    )
-    return (
-        _search(visible, query)
+    visible = Plugin.objects.filter(_LISTED | Q(organization=organization))
+    return _ordered(
+        search(visible, query)
         .select_related("organization", "published_version")
-        .defer(*_DOCUMENT_VERSION_FIELDS)
-        .order_by("name", "pk")
+        .defer("search_vector", *_LARGE_VERSION_FIELDS),
+        query,
+        "name",
+        "pk",
     )
 
 
 def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> Plugin | None:
     return (
         Plugin.objects.filter(pk=plugin_id)
-        .filter(Q(organization=organization) | Q(_PUBLISHED, visibility=Visibility.PUBLIC))
+        .filter(Q(organization=organization) | _LISTED)
         .select_related("organization", "published_version")
+        .defer("search_vector", *_LARGE_VERSION_FIELDS)
         .first()
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -24,27 +25,32 @@ PROGRESS_STAGES = [
 ]
 
 
+STOREFRONT_PAGE_SIZE = 24
+
+
 def storefront(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    plugins = selectors.storefront_plugins(query=query)[:60]
+    paginator = Paginator(selectors.storefront_plugins(query=query), STOREFRONT_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     return render(
-        request, "plugins/storefront.html", {"plugins": plugins, "form": form, "query": query}
+        request,
+        "plugins/storefront.html",
+        {"plugins": page, "page": page, "form": form, "query": query},
     )
 
 
 def storefront_plugin(request, public_id: str):
     plugin = selectors.published_plugin_or_404(public_id=public_id)
-    return render(
-        request,
-        "plugins/storefront_plugin.html",
-        {"plugin": plugin, "spec": plugin.published_version.normalized or {}},
-    )
+    version = plugin.published_version
+    # What the page shows, from the version's small display columns (not its documents).
+    spec = {"auth": {"type": version.auth_type or "none"}, "operations": version.operations}
+    return render(request, "plugins/storefront_plugin.html", {"plugin": plugin, "spec": spec})
 
 
 def storefront_logo(request, public_id: str):
     """A published plugin's logo, served from our origin as the bytes were verified."""
-    plugin = selectors.published_plugin_or_404(public_id=public_id)
+    plugin = selectors.published_plugin_or_404(public_id=public_id, with_logo=True)
     version = plugin.published_version
     if not version.logo or version.logo_content_type not in SERVED_LOGO_TYPES:
         raise Http404
