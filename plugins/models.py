@@ -89,6 +89,8 @@ class Plugin(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "name_for_model", "origin"]),
+            # Lists by name (the API, the publisher console) read the first page off it.
+            models.Index(fields=["name", "id"], name="plugin_name_id"),
             # The storefront and the home page: listed plugins, most recently updated first.
             models.Index(
                 F("updated_at").desc(),

@@ -107,6 +107,10 @@ class Migration(migrations.Migration):
                 name="plugin_listed_recent",
             ),
         ),
+        migrations.AddIndex(
+            model_name='plugin',
+            index=models.Index(fields=['name', 'id'], name='plugin_name_id'),
+        ),
         migrations.RunPython(create_search, drop_search),
         migrations.RunPython(fill_summaries, migrations.RunPython.noop),
     ]

@@ -113,7 +113,7 @@ def pages(token: str, public_id: str) -> list[Page]:
         Page("search-as-you-type", "/plugins/?q=trav"),
         Page("plugin page", f"/plugins/{public_id}/"),
         Page("API list", "/api/v1/plugins/", api),
-        Page("API search", "/api/v1/plugins/?q=weather", api),
+        Page("API search", "/api/v1/plugins/?search=weather", api),
     ]
 
 

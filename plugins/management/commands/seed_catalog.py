@@ -168,6 +168,8 @@ class Command(BaseCommand):
                     validated_at=now,
                 )
             )
+        for version in versions:
+            version.refresh_summary()  # bulk_create skips save(), which derives these
         PluginVersion.objects.bulk_create(versions)
         for plugin, version in zip(plugins, versions, strict=True):
             plugin.published_version = version
