@@ -7,6 +7,7 @@ is listed in .env.example.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import warnings
@@ -321,9 +322,21 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Marketplace -----------------------------------------------------------------------------
 # host:port ranges on private addresses that the outbound client may reach (dev and tests only).
-MARKETPLACE_OUTBOUND_ALLOWLIST = env_list(
-    "MARKETPLACE_OUTBOUND_ALLOWLIST",
-    "127.0.0.1:8100-8199,localhost:8100-8199" if DEVELOPMENT else "",
+# MARKETPLACE_OUTBOUND_ALLOWLIST is its old name, still read (with a warning) when the new one
+# is unset.
+_PRIVATE_DESTINATIONS_DEFAULT = "127.0.0.1:8100-8199,localhost:8100-8199" if DEVELOPMENT else ""
+if "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS" not in os.environ and (
+    "MARKETPLACE_OUTBOUND_ALLOWLIST" in os.environ
+):
+    warnings.warn(
+        "MARKETPLACE_OUTBOUND_ALLOWLIST is deprecated: rename it to "
+        "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS",
+        FutureWarning,  # shown by default, unlike DeprecationWarning: operators must see it
+        stacklevel=1,
+    )
+    _PRIVATE_DESTINATIONS_DEFAULT = env_str("MARKETPLACE_OUTBOUND_ALLOWLIST", "")
+MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS = env_list(
+    "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS", _PRIVATE_DESTINATIONS_DEFAULT
 )
 MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMENT)
 MARKETPLACE_CORPUS_DIR = Path(

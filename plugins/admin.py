@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from plugins import review
-from plugins.models import Finding, Plugin, PluginAwaitingReview, PluginVersion, ValidationRun
+from plugins.models import Plugin, PluginAwaitingReview, PluginVersion, RunFinding, ValidationRun
 
 
 class ReasonForm(forms.Form):
@@ -129,7 +129,7 @@ class ReviewQueueAdmin(PluginAdmin):
 
 
 class FindingInline(admin.TabularInline):
-    model = Finding
+    model = RunFinding
     fields = ("severity", "code", "document", "pointer", "message")
     readonly_fields = fields
     extra = 0

@@ -20,8 +20,8 @@ from accounts.tenancy import OrganizationAPIView
 from marketplace.api_errors import ErrorOutput, refuse_unknown_parameters
 from marketplace.pagination import PAGE_PARAMETER_NAMES, PAGE_PARAMETERS, paginated_response
 from plugins import registration, selectors
-from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
+from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 
 VISIBILITIES = [choice.value for choice in Visibility]
 

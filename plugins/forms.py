@@ -1,7 +1,7 @@
 from django import forms
 
-from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 from plugins.models import Visibility
+from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 
 
 class RegisterPluginForm(forms.Form):

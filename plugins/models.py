@@ -78,7 +78,7 @@ class Plugin(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # PostgreSQL keeps this in step with name, name_for_model and description (a trigger, see
-    # migration 0004; GIN-indexed). Never description_for_model. Unused on SQLite.
+    # migration 0005; GIN-indexed). Never description_for_model. Unused on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
@@ -282,7 +282,7 @@ class RunStatus(models.TextChoices):
 TERMINAL_RUN_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
 
 
-class Stage(models.TextChoices):
+class RunStage(models.TextChoices):
     QUEUED = "queued", "Queued"
     FETCHING_MANIFEST = "fetching_manifest", "Fetching manifest"
     FETCHING_SPEC = "fetching_spec", "Fetching OpenAPI document"
@@ -303,7 +303,7 @@ class ValidationRun(models.Model):
     )
     version = models.ForeignKey(PluginVersion, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.QUEUED)
+    stage = models.CharField(max_length=32, choices=RunStage.choices, default=RunStage.QUEUED)
     trigger = models.CharField(
         max_length=16, choices=RunTrigger.choices, default=RunTrigger.SUBMISSION
     )
@@ -330,16 +330,16 @@ class ValidationRun(models.Model):
         return self.status in TERMINAL_RUN_STATUSES
 
 
-class Severity(models.TextChoices):
+class FindingSeverity(models.TextChoices):
     ERROR = "error", "Error"
     WARNING = "warning", "Warning"
     INFO = "info", "Info"
 
 
-class Finding(models.Model):
+class RunFinding(models.Model):
     run = models.ForeignKey(ValidationRun, on_delete=models.CASCADE, related_name="findings")
     position = models.PositiveIntegerField()
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    severity = models.CharField(max_length=8, choices=FindingSeverity.choices)
     code = models.CharField(max_length=120)
     document = models.CharField(max_length=20, blank=True)
     pointer = models.CharField(max_length=1000, blank=True)
@@ -348,7 +348,7 @@ class Finding(models.Model):
 
     class Meta:
         ordering = ["position"]
-        indexes = [models.Index(fields=["code"])]
+        indexes = [models.Index(fields=["code"], name="plugins_fin_code_bceded_idx")]
 
     def __str__(self) -> str:
         return f"{self.severity} {self.code}"

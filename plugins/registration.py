@@ -6,26 +6,20 @@ existing version; a publisher's plugin is found again by its name_for_model and 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils.text import slugify
 
 from accounts.audit import record_event
 from accounts.models import Organization, User
-from plugins.models import (
-    Plugin,
-    PluginVersion,
-    RunTrigger,
-    SourceKind,
-    ValidationRun,
-    Visibility,
-)
+from plugins.ingest.queue import queue_run
+from plugins.models import Plugin, PluginVersion, SourceKind, ValidationRun, Visibility
+from plugins.outbound import FetchError, precheck
+from plugins.validation.identity import identify_documents
+from plugins.versions import content_sha256, find_plugin, next_version_number
 
 MANIFEST_PATH = "/.well-known/ai-plugin.json"
 
@@ -47,43 +41,22 @@ class SubmissionRejected(ValidationError):
         self.message = message
 
 
-def classify_url(url: str) -> tuple[SourceKind, str]:
-    """(kind, url to fetch): a bare domain or a manifest path means the OpenAI manifest."""
-    from plugins.outbound import FetchError, precheck_url
+def classify_url(url: str) -> tuple[SourceKind, str, str]:
+    """(kind, url to fetch, its host): a bare domain or a manifest path means the manifest."""
 
     candidate = url.strip()
     if "://" not in candidate and candidate and not candidate.startswith("/"):
         candidate = f"https://{candidate}"
     try:
         # Parsed by the outbound client's own parser, so what we store is what it will fetch.
-        checked = httpx.URL(precheck_url(candidate))
+        checked = precheck(candidate)
     except FetchError as exc:
         raise SubmissionRejected(exc.code, exc.message) from None
     if checked.path in ("", "/"):
-        return SourceKind.MANIFEST_URL, str(checked.copy_with(path=MANIFEST_PATH, query=None))
+        return SourceKind.MANIFEST_URL, checked.with_path(MANIFEST_PATH), checked.host
     if checked.path.endswith("ai-plugin.json"):
-        return SourceKind.MANIFEST_URL, str(checked)
-    return SourceKind.OPENAPI_URL, str(checked)
-
-
-def content_sha256(
-    *,
-    manifest: bytes | None,
-    openapi: bytes | None,
-    origin: str,
-    bundled_refs: dict[str, str] | None = None,
-) -> str:
-    """A digest of everything validation depends on, framed so fields can't run together."""
-    digest = hashlib.sha256()
-    for label, value in (("manifest", manifest), ("openapi", openapi), ("origin", origin.encode())):
-        digest.update(label.encode() + b"\0")
-        if value is None:
-            digest.update(b"-\0")
-        else:
-            digest.update(str(len(value)).encode() + b"\0" + value)
-    for url in sorted(bundled_refs or {}):
-        digest.update(b"ref\0" + url.encode() + b"\0" + bundled_refs[url].encode())
-    return digest.hexdigest()
+        return SourceKind.MANIFEST_URL, checked.url, checked.host
+    return SourceKind.OPENAPI_URL, checked.url, checked.host
 
 
 def _unique_plugin_slug(organization: Organization, base: str) -> str:
@@ -104,25 +77,12 @@ def _check_visibility(visibility: str) -> Visibility:
         ) from None
 
 
-def _queue_run(
-    version: PluginVersion, trigger: RunTrigger = RunTrigger.SUBMISSION
-) -> ValidationRun:
-    from plugins.tasks import enqueue_validation
-
-    run = ValidationRun.objects.create(
-        organization=version.organization, version=version, trigger=trigger
-    )
-    enqueue_validation(run)
-    return run
-
-
 @transaction.atomic
 def register_plugin_by_url(
     *, organization: Organization, url: str, visibility: str, submitted_by: User | None
 ) -> Submission:
     visibility = _check_visibility(visibility)
-    kind, fetch_url = classify_url(url)
-    host = httpx.URL(fetch_url).host
+    kind, fetch_url, host = classify_url(url)
     plugin = Plugin.objects.filter(organization=organization, source_url=fetch_url).first()
     if plugin is None:
         plugin = Plugin.objects.create(
@@ -143,7 +103,7 @@ def register_plugin_by_url(
         submitted_by=submitted_by,
     )
     _record_submission(plugin, version, submitted_by)
-    return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
+    return Submission(plugin=plugin, version=version, run=queue_run(version=version), created=True)
 
 
 @transaction.atomic
@@ -156,8 +116,6 @@ def register_plugin_by_upload(
     visibility: str,
     submitted_by: User | None,
 ) -> Submission:
-    from plugins.identity import identify_documents
-
     visibility = _check_visibility(visibility)
     if not manifest and not openapi:
         raise SubmissionRejected(
@@ -172,7 +130,7 @@ def register_plugin_by_upload(
     if plugin is not None:
         existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
         if existing is not None:
-            run = existing.runs.order_by("-created_at").first() or _queue_run(existing)
+            run = existing.runs.order_by("-created_at").first() or queue_run(version=existing)
             return Submission(plugin=plugin, version=existing, run=run, created=False)
     else:
         plugin = Plugin.objects.create(
@@ -195,7 +153,7 @@ def register_plugin_by_upload(
         submitted_by=submitted_by,
     )
     _record_submission(plugin, version, submitted_by)
-    return Submission(plugin=plugin, version=version, run=_queue_run(version), created=True)
+    return Submission(plugin=plugin, version=version, run=queue_run(version=version), created=True)
 
 
 def _record_submission(plugin: Plugin, version: PluginVersion, submitted_by: User | None) -> None:
@@ -221,21 +179,3 @@ def normalize_origin(origin: str) -> str:
             "submission.origin.invalid", "origin must be a host name such as api.example.com."
         )
     return host
-
-
-def find_plugin(*, organization: Organization, name_for_model: str, origin: str) -> Plugin | None:
-    if not name_for_model:
-        return None
-    return Plugin.objects.filter(
-        organization=organization, name_for_model=name_for_model, origin=origin
-    ).first()
-
-
-def next_version_number(plugin: Plugin) -> int:
-    Plugin.objects.select_for_update().filter(pk=plugin.pk).first()
-    current = plugin.versions.aggregate(top=Max("number"))["top"] or 0
-    return current + 1
-
-
-def requeue_version(*, version: PluginVersion, trigger: RunTrigger) -> ValidationRun:
-    return _queue_run(version, trigger)

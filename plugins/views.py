@@ -13,15 +13,15 @@ from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
 from plugins import registration, review, selectors
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
-from plugins.links import SERVED_LOGO_TYPES
-from plugins.models import Plugin, PluginVersion, Stage, ValidationRun
+from plugins.ingest.links import SERVED_LOGO_TYPES
+from plugins.models import Plugin, PluginVersion, RunStage, ValidationRun
 
 PROGRESS_STAGES = [
-    Stage.FETCHING_MANIFEST,
-    Stage.FETCHING_SPEC,
-    Stage.CHECKING,
-    Stage.CHECKING_LINKS,
-    Stage.DONE,
+    RunStage.FETCHING_MANIFEST,
+    RunStage.FETCHING_SPEC,
+    RunStage.CHECKING,
+    RunStage.CHECKING_LINKS,
+    RunStage.DONE,
 ]
 
 

@@ -42,7 +42,7 @@ def redis_dump() -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_no_secret_leaks_anywhere(client, web_as, alice, acme, caplog, plugin_server):
-    from tests.plugins.conftest import serve_todo_plugin
+    from tests.support.plugins import serve_todo_plugin
 
     celery_app.control.purge()
     caplog.set_level(logging.DEBUG)

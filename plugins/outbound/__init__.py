@@ -1,20 +1,18 @@
 """The project's one outbound HTTP client: every request to a URL from outside goes here.
 
-    from plugins.outbound import DOCUMENT_CONTENT_TYPES, MANIFEST_MAX_BYTES, FetchError, fetch
+    from plugins.outbound import DOCUMENT_CONTENT_TYPES, FetchError, fetch
 
-    result = fetch(url, max_bytes=MANIFEST_MAX_BYTES, accept_content_types=DOCUMENT_CONTENT_TYPES)
+    result = fetch(url, max_bytes=256 * 1024, accept_content_types=DOCUMENT_CONTENT_TYPES)
 
-Modules: `urls` (URL vetting, `precheck_url`), `addresses` (deny list), `allowlist`,
+Modules: `urls` (URL vetting, `precheck_url`), `addresses` (deny list), `private_destinations`,
 `transport` (resolve once, vet, connect to that IP; holds the `resolve` test seam),
 `redirects` (hop rules), `decoding` (capped decompression), `client` (`fetch`).
 """
 
 from plugins.outbound.addresses import is_blocked_address
 from plugins.outbound.client import (
+    DEFAULT_MAX_BYTES,
     DOCUMENT_TIMEOUT,
-    LOGO_MAX_BYTES,
-    MANIFEST_MAX_BYTES,
-    SPEC_MAX_BYTES,
     USER_AGENT,
     FetchResult,
     fetch,
@@ -22,20 +20,20 @@ from plugins.outbound.client import (
 from plugins.outbound.content_types import DOCUMENT_CONTENT_TYPES, LOGO_CONTENT_TYPES
 from plugins.outbound.errors import FetchError
 from plugins.outbound.redirects import same_site_redirects_only
-from plugins.outbound.urls import precheck_url
+from plugins.outbound.urls import CheckedURL, precheck, precheck_url
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "DOCUMENT_CONTENT_TYPES",
     "DOCUMENT_TIMEOUT",
     "LOGO_CONTENT_TYPES",
-    "LOGO_MAX_BYTES",
-    "MANIFEST_MAX_BYTES",
-    "SPEC_MAX_BYTES",
     "USER_AGENT",
+    "CheckedURL",
     "FetchError",
     "FetchResult",
     "fetch",
     "is_blocked_address",
+    "precheck",
     "precheck_url",
     "same_site_redirects_only",
 ]

@@ -16,20 +16,20 @@ from types import MappingProxyType
 import httpx
 
 from plugins.outbound import errors
-from plugins.outbound.allowlist import current_allowlist
 from plugins.outbound.content_types import is_acceptable, media_type
 from plugins.outbound.deadline import Deadline
 from plugins.outbound.decoding import ACCEPT_ENCODING, read_body
 from plugins.outbound.errors import FetchError
+from plugins.outbound.private_destinations import allowed_private_destinations
 from plugins.outbound.redirects import REDIRECT_STATUSES, Hop, next_hop
 from plugins.outbound.transport import VettedTransport
 from plugins.outbound.urls import vet_url
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_MAX_BYTES = 256 * 1024
-SPEC_MAX_BYTES = 5 * 1024 * 1024
-LOGO_MAX_BYTES = 1024 * 1024
+# Callers pass the limit of what they fetch (documents: plugins.validation.parsing; logos:
+# plugins.ingest.links); this default only bounds a caller that forgot.
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DOCUMENT_TIMEOUT = 15.0
 
 USER_AGENT = "PluginMarketplace/1.0 (+validator)"
@@ -77,7 +77,7 @@ def fetch(
     headers: dict[str, str] | None = None,
     sensitive_headers: frozenset[str] = frozenset(),
     body: bytes | None = None,
-    max_bytes: int = SPEC_MAX_BYTES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DOCUMENT_TIMEOUT,
     connect_timeout: float = 5.0,
     follow_redirects: bool = True,
@@ -89,7 +89,7 @@ def fetch(
 
     - `url` must be http(s) (https when settings.MARKETPLACE_REQUIRE_HTTPS), with no userinfo,
       backslash, whitespace or control characters. Every address its host resolves to must be
-      public, or covered by settings.MARKETPLACE_OUTBOUND_ALLOWLIST (read at call time).
+      public, or covered by settings.MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS (read at call time).
     - `headers` are sent as given except Host, Content-Length, Accept-Encoding and hop-by-hop
       headers, which callers may not set (ValueError). Names in `sensitive_headers`, plus
       Authorization, Proxy-Authorization and Cookie, are dropped on a redirect to another origin.
@@ -105,7 +105,7 @@ def fetch(
       Content-Type counts as application/octet-stream.
 
     Raises FetchError (see errors.py for codes), ValueError for invalid arguments, and
-    ImproperlyConfigured for a malformed allow-list.
+    ImproperlyConfigured for a malformed private-destination list.
     """
     if body is not None and not isinstance(body, bytes):
         raise ValueError("body must be bytes or None")
@@ -118,13 +118,13 @@ def fetch(
         max_redirects=max_redirects,
     )
     sensitive = frozenset(name.lower() for name in sensitive_headers)
-    allowlist = current_allowlist()
+    private_destinations = allowed_private_destinations()
 
     started = time.monotonic()
     deadline = Deadline(timeout)
     hop = Hop(method=method, url=vet_url(url), headers=request_headers, body=body)
     redirects: list[str] = []
-    transport = VettedTransport(deadline=deadline, allowlist=allowlist)
+    transport = VettedTransport(deadline=deadline, private_destinations=private_destinations)
     try:
         while True:
             response = _send(transport, hop, connect_timeout=connect_timeout, timeout=timeout)

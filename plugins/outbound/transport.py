@@ -4,10 +4,11 @@
 backend (`VettedBackend`) is the only code in the project that opens outbound TCP connections.
 For each new connection `connect_tcp` receives the URL's host name from httpcore, resolves it
 once (through the module-level `resolve`, the test seam), refuses the whole destination if any
-resolved address is denied by `addresses.is_blocked_address` and not covered by the allow-list,
-and then connects to one of those vetted IP addresses. No later lookup happens, so DNS
-rebinding between check and connect is impossible. TLS is started by httpcore on that socket
-with the host name as SNI and for certificate verification; the Host header comes from the URL.
+resolved address is denied by `addresses.is_blocked_address` and not covered by the private-
+destination list, and then connects to one of those vetted IP addresses. No later lookup
+happens, so DNS rebinding between check and connect is impossible. TLS is started by httpcore on
+that socket with the host name as SNI and for certificate verification; the Host header comes
+from the URL.
 
 Every socket operation is also bounded by the request's total `Deadline`, so a server that
 trickles bytes (headers or body) cannot hold a fetch past it.
@@ -32,9 +33,9 @@ import httpx
 
 from plugins.outbound import errors
 from plugins.outbound.addresses import is_blocked_address
-from plugins.outbound.allowlist import AllowEntry, allows
 from plugins.outbound.deadline import Deadline
 from plugins.outbound.errors import FetchError
+from plugins.outbound.private_destinations import PrivateDestination, permits
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class VettedTransport(httpx.BaseTransport):
         self,
         *,
         deadline: Deadline,
-        allowlist: tuple[AllowEntry, ...],
+        private_destinations: tuple[PrivateDestination, ...],
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._pool = httpcore.ConnectionPool(
@@ -68,7 +69,9 @@ class VettedTransport(httpx.BaseTransport):
             http1=True,
             http2=False,
             retries=0,
-            network_backend=VettedBackend(deadline=deadline, allowlist=allowlist),
+            network_backend=VettedBackend(
+                deadline=deadline, private_destinations=private_destinations
+            ),
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -100,9 +103,11 @@ class VettedTransport(httpx.BaseTransport):
 class VettedBackend(httpcore.NetworkBackend):
     """A network backend whose `connect_tcp` resolves, vets and pins the destination IP."""
 
-    def __init__(self, *, deadline: Deadline, allowlist: tuple[AllowEntry, ...]) -> None:
+    def __init__(
+        self, *, deadline: Deadline, private_destinations: tuple[PrivateDestination, ...]
+    ) -> None:
         self._deadline = deadline
-        self._allowlist = allowlist
+        self._private_destinations = private_destinations
         self._socket_backend = httpcore.SyncBackend()
 
     def connect_tcp(
@@ -152,8 +157,8 @@ class VettedBackend(httpcore.NetworkBackend):
         except ValueError:
             addresses = _resolve_within(host, port, deadline)
         for ip in addresses:
-            if is_blocked_address(ip) and not allows(
-                self._allowlist, written_host=host, ip=ip, port=port
+            if is_blocked_address(ip) and not permits(
+                self._private_destinations, written_host=host, ip=ip, port=port
             ):
                 logger.warning("outbound blocked host=%s ip=%s port=%s", host, ip, port)
                 raise FetchError(errors.ADDRESS_BLOCKED, errors.ADDRESS_BLOCKED_MESSAGE)

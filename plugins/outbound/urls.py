@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 
 import httpx
 from django.conf import settings
 
 from plugins.outbound.addresses import is_blocked_address
-from plugins.outbound.allowlist import allows, current_allowlist
 from plugins.outbound.errors import (
     ADDRESS_BLOCKED,
     ADDRESS_BLOCKED_MESSAGE,
@@ -29,6 +29,7 @@ from plugins.outbound.errors import (
     SCHEME_NOT_ALLOWED,
     FetchError,
 )
+from plugins.outbound.private_destinations import allowed_private_destinations, permits
 
 MAX_URL_LENGTH = 4096
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -69,25 +70,52 @@ def vet_url(url: str | httpx.URL, *, base: httpx.URL | None = None) -> httpx.URL
     return parsed.copy_with(fragment=None)
 
 
-def precheck_url(url: str) -> str:
+@dataclass(frozen=True)
+class CheckedURL:
+    """A URL as the client will request it, with the parts callers need, parsed by its parser.
+
+    Callers outside ``plugins/outbound`` use this instead of parsing URLs with an HTTP library of
+    their own, so there is one parser for what is stored and what is fetched.
+    """
+
+    url: str
+    scheme: str
+    host: str  # as httpx reads it: lower-case, IDNA-decoded, IPv6 without brackets
+    port: int | None
+    path: str
+
+    def with_path(self, path: str) -> str:
+        """The same origin with ``path`` and no query."""
+        return str(httpx.URL(self.url).copy_with(path=path, query=None))
+
+
+def precheck(url: str) -> CheckedURL:
     """Vet `url` without touching the network, for early feedback (e.g. when it is submitted).
 
     The checks of `vet_url`, plus: an IP-literal host is checked against the deny list and the
     allow-list right away. Host names are resolved and checked only when fetched, so passing
-    this check does not mean `fetch` will be allowed to connect. Returns the normalised URL.
+    this check does not mean `fetch` will be allowed to connect.
     """
     parsed = vet_url(url)
     host = parsed.raw_host.decode("ascii")
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        return str(parsed)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    if is_blocked_address(host) and not allows(
-        current_allowlist(), written_host=host, ip=host, port=port
-    ):
-        raise FetchError(ADDRESS_BLOCKED, ADDRESS_BLOCKED_MESSAGE)
-    return str(parsed)
+        pass
+    else:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        if is_blocked_address(host) and not permits(
+            allowed_private_destinations(), written_host=host, ip=host, port=port
+        ):
+            raise FetchError(ADDRESS_BLOCKED, ADDRESS_BLOCKED_MESSAGE)
+    return CheckedURL(
+        url=str(parsed), scheme=parsed.scheme, host=parsed.host, port=parsed.port, path=parsed.path
+    )
+
+
+def precheck_url(url: str) -> str:
+    """`precheck`, returning the normalised URL as a string."""
+    return precheck(url).url
 
 
 def _vet_characters(text: str) -> None:

@@ -6,10 +6,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugins.validation.model import Finding, PluginInput, PluginVersion, Severity
+from plugins.validation.datatypes import Finding, NormalizedPlugin, PluginInput, Severity
 
 OPENAI_MANIFEST = "openai-manifest"
 OPENPLUGIN = "openplugin"
+
+MAX_FINDINGS_PER_CODE = 25
 
 
 @dataclass
@@ -30,14 +32,12 @@ class Context:
     remote_refs: set[str] = field(default_factory=set)
     bundles: dict[str, Any] = field(default_factory=dict)  # url -> parsed bundle (None: unreadable)
     # Model stage
-    plugin: PluginVersion | None = None
+    plugin: NormalizedPlugin | None = None
     halted: bool = False  # set when going on would be pointless or unbounded
     _per_code: Counter = field(default_factory=Counter)
     suppressed: Counter = field(default_factory=Counter)
 
     def add(self, finding: Finding) -> None:
-        from plugins.validation.registry import MAX_FINDINGS_PER_CODE
-
         self._per_code[finding.code] += 1
         if self._per_code[finding.code] > MAX_FINDINGS_PER_CODE:
             self.suppressed[(finding.code, finding.severity, finding.document)] += 1

@@ -1,6 +1,6 @@
 """`validate_plugin`: documents and origin in, findings and the normalised plugin out.
 
-Pure: no network, no database, no clock. Every stage's checks run in order (registry.Stage);
+Pure: no network, no database, no clock. Every stage's checks run in order (registry.CheckStage);
 a check that fails is reported as `internal.error` and the run goes on.
 """
 
@@ -11,8 +11,8 @@ import logging
 
 from plugins.validation import checks  # noqa: F401  (registers the checks)
 from plugins.validation.context import Context
-from plugins.validation.model import Finding, PluginInput, Severity, ValidationReport
-from plugins.validation.registry import Stage, run_stage
+from plugins.validation.datatypes import Finding, PluginInput, Severity, ValidationReport
+from plugins.validation.registry import CheckStage, run_stage
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def validate_plugin(source: PluginInput) -> ValidationReport:
     ctx = Context(source)
     plugin = normalized = None
     try:
-        for stage in Stage:
+        for stage in CheckStage:
             run_stage(ctx, stage)
             if ctx.halted:
                 break

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plugins.validation.core import validate_plugin
-from plugins.validation.model import PluginInput, Severity, ValidationReport
+from plugins.validation.datatypes import PluginInput, Severity, ValidationReport
 
 STORE = "store-archive"
 SPEC_NAMES = ("openapi.json", "openapi.yaml", "openapi.yml")
@@ -59,7 +59,7 @@ def is_readable_openapi3(data: bytes | None) -> bool:
     """The corpus bar's definition of a readable OpenAPI 3 document (independent of checks)."""
     if data is None:
         return False
-    from plugins.documents import DocumentError, parse_document
+    from plugins.validation.parsing import DocumentError, parse_document
 
     try:
         doc = parse_document(data)

@@ -1,4 +1,4 @@
-"""What changed between two normalised plugin versions (`PluginVersion.to_dict()` dicts).
+"""What changed between two normalised plugin versions (`NormalizedPlugin.to_dict()` dicts).
 
 Operations are matched by name (the operationId or its repaired/synthesised form). Breaking:
 a removed operation, a moved operation (method or path), a new required parameter or body

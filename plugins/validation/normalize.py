@@ -1,4 +1,4 @@
-"""Building the normalised plugin (`model.PluginVersion`) from the repaired documents.
+"""Building the normalised plugin (`datatypes.NormalizedPlugin`) from the repaired documents.
 
 Pure functions: they read documents and return model parts, and report nothing themselves; the
 model-stage checks (checks/model.py) call them and emit the findings.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from plugins.validation.datatypes import Auth, Operation, Parameter, RequestBody
 from plugins.validation.domains import host_of, on_root_domain, resolve_url
-from plugins.validation.model import Auth, Operation, Parameter, RequestBody
 from plugins.validation.refs import Dereferencer, escape_token
 
 PARAMETER_LOCATIONS = ("query", "path", "header", "cookie")

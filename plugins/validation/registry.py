@@ -5,7 +5,7 @@ severity of each. `emit(code, pointer, message, ...)` looks the severity up in t
 so a code always has one severity. A code declared with a trailing `.*` is a family whose members
 carry their own severity (template issues reported by the sandbox).
 
-Checks run by stage, in registration order within a stage (see `Stage`). A check that raises is
+Checks run by stage, in registration order within a stage (see `CheckStage`). A check that raises is
 reported as one `internal.error` finding and the run goes on.
 """
 
@@ -17,17 +17,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from plugins.validation.model import Finding, Severity
+from plugins.validation.datatypes import Finding, Severity
 
 if TYPE_CHECKING:
     from plugins.validation.context import Context
 
 logger = logging.getLogger(__name__)
 
-MAX_FINDINGS_PER_CODE = 25
 
-
-class Stage(IntEnum):
+class CheckStage(IntEnum):
     PARSE = 1  # bytes -> documents; dialect; root domain
     REPAIR = 2  # the working copy of the spec is repaired (each repair a finding)
     MODEL = 3  # the normalised plugin is built from the repaired documents
@@ -61,7 +59,7 @@ class Emit:
 @dataclass(frozen=True)
 class Check:
     name: str
-    stage: Stage
+    stage: CheckStage
     codes: Mapping[str, Severity | None]
     func: Callable[[Context, Emit], None]
     doc: str = ""
@@ -85,7 +83,7 @@ CHECKS: dict[str, Check] = {}
 
 
 def register(
-    name: str, *, stage: Stage, codes: Mapping[str, Severity | None], order: int = 100
+    name: str, *, stage: CheckStage, codes: Mapping[str, Severity | None], order: int = 100
 ) -> Callable[[Callable[[Context, Emit], None]], Callable[[Context, Emit], None]]:
     """Decorator: add a check to `CHECKS` (names are unique; re-registering replaces).
 
@@ -106,7 +104,7 @@ def all_codes() -> dict[str, Severity | None]:
     return codes
 
 
-def run_stage(ctx: Context, stage: Stage) -> None:
+def run_stage(ctx: Context, stage: CheckStage) -> None:
     for check in sorted((c for c in CHECKS.values() if c.stage == stage), key=lambda c: c.order):
         if ctx.halted:
             return

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from plugins.validation import PluginInput, strict, validate_plugin
+from plugins.validation import PluginInput, spec_validator, validate_plugin
 from plugins.validation.corpus import Entry, iter_entries
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -122,12 +122,12 @@ def _strict_seconds(source: PluginInput, repeats: int) -> float:
     normalized = validate_plugin(source).normalized_openapi
     if not normalized:
         return 0.0
-    return timed(lambda: strict._validate(normalized, normalized["openapi"]), repeats)
+    return timed(lambda: spec_validator._validate(normalized, normalized["openapi"]), repeats)
 
 
 def measure_case(name: str, source: PluginInput, repeats: int) -> dict:
     def validate():
-        strict.clear_cache()  # measure the full cost, not a cache hit
+        spec_validator.clear_cache()  # measure the full cost, not a cache hit
         return validate_plugin(source)
 
     def parse():
@@ -148,7 +148,7 @@ def measure_case(name: str, source: PluginInput, repeats: int) -> dict:
 
 def measure_corpus(entries: list[Entry]) -> dict:
     def validate_all():
-        strict.clear_cache()
+        spec_validator.clear_cache()
         for entry in entries:
             validate_plugin(entry.source)
 

@@ -16,7 +16,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from plugins.models import RunStatus, ValidationRun
-from tests.plugins.conftest import DEMO_DIR
+from tests.support.plugins import DEMO_DIR
 
 WAIT = 30
 RUN_URL = re.compile(r"/o/acme/validation-runs/(\d+)/$")

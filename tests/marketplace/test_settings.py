@@ -170,3 +170,42 @@ def test_it_refuses_a_pool_minimum_above_its_maximum(tmp_path):
     result = database_settings(tmp_path, DB_POOL_MIN_SIZE="9", DB_POOL_MAX_SIZE="8")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith("configuration error: DB_POOL_MIN")
+
+
+def read_private_destinations(tmp_path, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_OUTBOUND_")}
+    clean.pop("TESTING", None)
+    clean.update({"DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
+    clean.update(env)
+    code = (
+        "import django; django.setup(); "
+        "from django.conf import settings; "
+        "print(settings.MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_old_outbound_allowlist_variable_still_works_with_a_deprecation_warning(tmp_path):
+    result = read_private_destinations(tmp_path, MARKETPLACE_OUTBOUND_ALLOWLIST="10.1.2.3:8080")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['10.1.2.3:8080']"
+    assert "MARKETPLACE_OUTBOUND_ALLOWLIST is deprecated" in result.stderr
+    assert "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS" in result.stderr
+
+
+def test_the_new_private_destinations_variable_wins_over_the_old_one_silently(tmp_path):
+    result = read_private_destinations(
+        tmp_path,
+        MARKETPLACE_OUTBOUND_ALLOWLIST="10.1.2.3:8080",
+        MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS="127.0.0.1:9000",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['127.0.0.1:9000']"
+    assert "deprecated" not in result.stderr

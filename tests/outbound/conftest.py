@@ -26,7 +26,7 @@ from tests.support.loopback import (
     bind_free_port,
 )
 
-DEFAULT_ALLOWLIST = ["127.0.0.1:8100-8199", "localhost:8100-8199"]
+DEFAULT_PRIVATE_DESTINATIONS = ["127.0.0.1:8100-8199", "localhost:8100-8199"]
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def serve():
 @pytest.fixture(autouse=True)
 def outbound_settings(settings):
     """The dev/test allow-list and plain http allowed; tests narrow these as needed."""
-    settings.MARKETPLACE_OUTBOUND_ALLOWLIST = list(DEFAULT_ALLOWLIST)
+    settings.MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS = list(DEFAULT_PRIVATE_DESTINATIONS)
     settings.MARKETPLACE_REQUIRE_HTTPS = False
     return settings
 

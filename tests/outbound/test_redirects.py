@@ -58,7 +58,7 @@ def test_it_returns_the_redirect_when_told_not_to_follow(serve):
 def test_it_rechecks_the_address_of_every_hop(settings, serve):
     private = serve({"/": ok})
     public_looking = serve({"/": redirect_to(f"{private.url}/")})
-    settings.MARKETPLACE_OUTBOUND_ALLOWLIST = [f"127.0.0.1:{public_looking.port}"]
+    settings.MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS = [f"127.0.0.1:{public_looking.port}"]
     with pytest.raises(FetchError) as caught:
         fetch(f"{public_looking.url}/")
     assert caught.value.code == "outbound.address_blocked"

@@ -11,11 +11,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from plugins.outbound import FetchError, fetch
-from plugins.outbound.allowlist import parse_allowlist
 from plugins.outbound.deadline import Deadline
+from plugins.outbound.private_destinations import parse_private_destinations
 from plugins.outbound.transport import VettedBackend, VettedTransport
 
-LOOPBACK_RANGE = parse_allowlist(("127.0.0.1:8100-8199",))
+LOOPBACK_RANGE = parse_private_destinations(("127.0.0.1:8100-8199",))
 
 
 def ok(handler):
@@ -58,7 +58,7 @@ def test_it_reports_a_name_that_does_not_resolve(fake_dns):
 @pytest.mark.parametrize("host", ["2130706433", "0x7f.1", "0177.0.0.1", "127.1", "0", "localhost"])
 def test_it_blocks_what_the_os_resolver_turns_into_local_addresses(host):
     # The URL layer refuses these spellings too; this is the net underneath it.
-    backend = VettedBackend(deadline=Deadline(5), allowlist=())
+    backend = VettedBackend(deadline=Deadline(5), private_destinations=())
     with pytest.raises(FetchError) as caught:
         backend.connect_tcp(host, 8150, timeout=2)
     assert caught.value.code == "outbound.address_blocked"
@@ -140,7 +140,7 @@ def tls_server(serve, tmp_path, *, names):
 
 def get_through_transport(url, client_context):
     transport = VettedTransport(
-        deadline=Deadline(5), allowlist=LOOPBACK_RANGE, ssl_context=client_context
+        deadline=Deadline(5), private_destinations=LOOPBACK_RANGE, ssl_context=client_context
     )
     try:
         response = transport.handle_request(httpx.Request("GET", url))

@@ -8,10 +8,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from plugins import review
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin, ValidationRun
-from plugins.pipeline import execute_run
 from plugins.registration import register_plugin_by_upload
-from tests.plugins.conftest import DEMO_DIR, serve_todo_plugin, upload_demo_todo
+from tests.support.plugins import DEMO_DIR, serve_todo_plugin, upload_demo_todo
 
 pytestmark = pytest.mark.django_db
 DEMO = DEMO_DIR

@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Membership, Role
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin, ReviewState, ValidationRun
-from plugins.pipeline import execute_run
 
 pytestmark = pytest.mark.django_db
 DEMO = Path(__file__).resolve().parents[2] / "marketplace" / "demo"
@@ -155,7 +155,7 @@ def test_a_member_cannot_register(client, bob, acme):
 
 
 def test_it_registers_by_url_through_the_form(alice_web, plugin_server):
-    from tests.plugins.conftest import serve_todo_plugin
+    from tests.support.plugins import serve_todo_plugin
 
     serve_todo_plugin(plugin_server)
     response = alice_web.post(
@@ -204,7 +204,7 @@ def test_the_storefront_serves_a_verified_logo_from_its_own_origin(
     acme, alice, client, plugin_server
 ):
     from plugins.models import Plugin
-    from tests.plugins.conftest import register_and_validate, serve_todo_plugin
+    from tests.support.plugins import register_and_validate, serve_todo_plugin
 
     serve_todo_plugin(plugin_server)
     run = register_and_validate(acme, alice, plugin_server.url("/"), "public")
@@ -230,8 +230,8 @@ def test_the_storefront_serves_a_verified_logo_from_its_own_origin(
 def test_an_svg_logo_is_reported_and_never_served(acme, alice, client, plugin_server):
     from plugins import review
     from plugins.models import Plugin
-    from tests.plugins.conftest import finding_codes, register_and_validate, serve_todo_plugin
     from tests.support.plugin_server import Response
+    from tests.support.plugins import finding_codes, register_and_validate, serve_todo_plugin
 
     serve_todo_plugin(plugin_server)
     plugin_server.route(

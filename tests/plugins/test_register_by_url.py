@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from plugins.fetching import TransientFetchFailure
+from plugins.ingest.fetch import TransientFetchFailure
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin, PluginVersion, RunStatus, ValidationState
-from plugins.pipeline import execute_run
 from plugins.registration import SubmissionRejected, register_plugin_by_url
-from tests.plugins.conftest import (
+from tests.support.plugin_server import Response
+from tests.support.plugins import (
     finding_codes,
     register_and_validate,
     serve_todo_plugin,
     todo_manifest,
 )
-from tests.support.plugin_server import Response
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from plugins.sandbox import _Sandbox, render_template
+from plugins.sandbox import render_template
+from plugins.sandbox.environment import SandboxEnvironment
 
 ITEMS = [{"name": f"item {i}", "price": i * 1.5, "note": "x" * 50} for i in range(100)]
 BIG = {"items": [{"name": f"item {i}", "price": i, "note": "y" * 200} for i in range(4000)]}
@@ -39,7 +40,7 @@ def median_seconds(function: Callable[[], object], runs: int) -> float:
 
 
 def main() -> None:
-    environment = _Sandbox(strict=True)
+    environment = SandboxEnvironment(strict=True)
     print("| case | in-process | worker | ratio |\n|---|---|---|---|")
     for label, source, context in CASES:
         template = environment.from_string(source)

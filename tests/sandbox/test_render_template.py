@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from jinja2.exceptions import SecurityError
 
-from plugins import sandbox
-from plugins.sandbox import TemplateRejected, render_template
+from plugins.sandbox import TemplateRejected, environment, render, render_template
 
 CANARY = "canary-secret-7f3e9a1c"
 
@@ -115,7 +114,7 @@ def test_it_keeps_str_format_sandboxed_when_called_indirectly_cve_2024_56326():
     # The advisory's shape: keep a reference to a malicious string's format method and have a
     # filter call it. The environment itself is used here because only an application filter
     # can make the indirect call; ours has none.
-    env = sandbox._Sandbox(strict=True)
+    env = environment.SandboxEnvironment(strict=True)
     env.filters["call"] = lambda function, *args: function(*args)
     template = env.from_string(
         "{% set f = '{0.__class__.__mro__[1].__subclasses__}'.format %}{{ f|call(1) }}"
@@ -125,7 +124,7 @@ def test_it_keeps_str_format_sandboxed_when_called_indirectly_cve_2024_56326():
 
 
 def test_it_blocks_the_attr_format_escape_in_the_environment_too():
-    env = sandbox._Sandbox(strict=True)
+    env = environment.SandboxEnvironment(strict=True)
     template = env.from_string('{{ "{0.__class__.__mro__}"|attr("format")(1) }}')
     with pytest.raises(SecurityError):
         template.render()
@@ -197,7 +196,7 @@ def test_it_serves_concurrent_callers():
 
 def test_its_workers_do_not_inherit_the_environment(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"postgres://user:{CANARY}@db/x")
-    worker = sandbox._Worker()
+    worker = render.Worker()
     try:
         environ = Path(f"/proc/{worker.process.pid}/environ").read_bytes()
     finally:
@@ -212,7 +211,7 @@ def test_a_forked_child_starts_its_own_workers():
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         try:
-            ok = sandbox._pool is None and render_template("{{ 2 }}", {}) == "2"
+            ok = render._pool is None and render_template("{{ 2 }}", {}) == "2"
             os.write(write, b"1" if ok else b"0")
         finally:
             os._exit(0)

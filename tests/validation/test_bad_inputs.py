@@ -95,17 +95,17 @@ def test_messages_never_echo_large_excerpts_of_the_input():
 
 
 def test_it_passes_only_local_refs_to_the_strict_validator(monkeypatch):
-    from plugins.validation import strict
+    from plugins.validation import spec_validator
 
     seen = []
-    real = strict.local_only_copy
+    real = spec_validator.local_only_copy
 
     def spy(doc):
         copy = real(doc)
         seen.append(json.dumps(copy))
         return copy
 
-    monkeypatch.setattr(strict, "local_only_copy", spy)
+    monkeypatch.setattr(spec_validator, "local_only_copy", spy)
     doc = spec(
         paths={
             "/a": {
@@ -137,14 +137,14 @@ def test_the_strict_validator_itself_refuses_to_fetch_even_if_a_remote_ref_slipp
 ):
     import socket
 
-    from plugins.validation import strict
+    from plugins.validation import spec_validator
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     listener.setblocking(False)
     port = listener.getsockname()[1]
-    monkeypatch.setattr(strict, "local_only_copy", lambda doc: doc)
+    monkeypatch.setattr(spec_validator, "local_only_copy", lambda doc: doc)
     doc = spec(
         paths={
             "/a": {
@@ -170,7 +170,7 @@ def test_the_strict_validator_itself_refuses_to_fetch_even_if_a_remote_ref_slipp
         }
     )
     try:
-        result = strict._validate(doc, "3.0.1")
+        result = spec_validator._validate(doc, "3.0.1")
         with pytest.raises(BlockingIOError):
             listener.accept()
     finally:

@@ -147,7 +147,7 @@ CASES = {
     ),
 }
 
-# Codes that cannot be produced from bytes that went through plugins.documents (it already
+# Codes that cannot be produced from bytes that went through plugins.validation.parsing (it already
 # returns JSON types with string keys and bounded nesting); kept for other callers.
 UNREACHABLE_FROM_BYTES = {"openapi.keys.non_string", "openapi.values.non_json", "openapi.too_deep"}
 
@@ -179,14 +179,14 @@ def test_every_registered_code_has_a_test_case(request):
 
 
 def test_it_warns_when_the_strict_validator_fails_on_an_odd_document(monkeypatch):
-    from plugins.validation import strict
+    from plugins.validation import spec_validator
 
     def failing(validator):
         raise KeyError("responses")
         yield
 
-    monkeypatch.setattr(strict, "_errors", failing)
-    strict.clear_cache()
+    monkeypatch.setattr(spec_validator, "_errors", failing)
+    spec_validator.clear_cache()
     report = validate(spec_doc=spec(info={"title": "odd", "version": "2"}))
     assert report.passed
     assert "openapi.strict.aborted" in codes(report, "warning")

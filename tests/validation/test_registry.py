@@ -5,7 +5,7 @@ import pytest
 from plugins.validation import CHECKS, Severity
 from plugins.validation.domains import registrable_domain, root_domain
 from plugins.validation.registry import all_codes
-from plugins.validation.strict import RefuseAllHandlers, RetrievalRefused
+from plugins.validation.spec_validator import RefuseAllHandlers, RetrievalRefused
 
 
 def test_every_check_declares_codes_with_a_severity_and_a_docstring():

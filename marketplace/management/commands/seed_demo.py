@@ -50,8 +50,8 @@ class Command(BaseCommand):
 
     def _plugins(self, acme: Organization, alice: User, operator: User) -> None:
         from plugins import review
+        from plugins.ingest.run import execute_run
         from plugins.models import ReviewState, ValidationState
-        from plugins.pipeline import execute_run
         from plugins.registration import register_plugin_by_upload
 
         todo = register_plugin_by_upload(

@@ -4,9 +4,9 @@ repair, model, validate, strict) and by `order` within a stage, not by import or
 from plugins.validation.checks import (  # noqa: F401  (imported to register)
     auth,
     documents,
-    domains,
+    domain_rules,
     manifest,
-    model,
+    normalization,
     openapi,
     openplugin,
     operation_repairs,

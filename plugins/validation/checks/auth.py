@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plugins.validation.context import OPENAI_MANIFEST, Context
+from plugins.validation.datatypes import Severity
 from plugins.validation.domains import is_absolute_http_url
-from plugins.validation.model import Severity
 from plugins.validation.normalize import snake_keys
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
@@ -56,7 +56,7 @@ def _block(ctx: Context) -> tuple[object, str, str] | None:
 
 @register(
     "auth.requirements",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "auth.wrong_type": E,
         "auth.type.missing": E,

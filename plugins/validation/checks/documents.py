@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from plugins.validation.context import OPENAI_MANIFEST, OPENPLUGIN, Context
+from plugins.validation.datatypes import Severity
 from plugins.validation.domains import normalize_host, resolve_url, root_domain
-from plugins.validation.model import Severity
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
 
 def _parse(data: bytes, *, manifest: bool, content_type: str | None, emit: Emit):
-    from plugins.documents import (
+    from plugins.validation.parsing import (
         MANIFEST_MAX_BYTES,
         SPEC_MAX_BYTES,
         DocumentError,
@@ -40,7 +40,7 @@ def _parse(data: bytes, *, manifest: bool, content_type: str | None, emit: Emit)
 
 @register(
     "documents.parse",
-    stage=Stage.PARSE,
+    stage=CheckStage.PARSE,
     codes={"document.*": E, "plugin.no_documents": E, "openapi.missing": E},
     order=10,
 )
@@ -87,7 +87,7 @@ def _manifest_api_url(ctx: Context) -> str | None:
 
 @register(
     "documents.dialect",
-    stage=Stage.PARSE,
+    stage=CheckStage.PARSE,
     codes={"plugin.origin_unknown": I, "openplugin.extension.missing": W},
     order=20,
 )

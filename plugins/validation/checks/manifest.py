@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from plugins.validation.context import OPENAI_MANIFEST, Context
+from plugins.validation.datatypes import Severity
 from plugins.validation.domains import email_domain, host_of, is_absolute_http_url, is_local_host
-from plugins.validation.model import Severity
 from plugins.validation.refs import pointer
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
@@ -42,7 +42,7 @@ def _manifest(ctx: Context) -> dict | None:
 
 @register(
     "manifest.fields",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "manifest.field.missing": E,
         "manifest.field.wrong_type": E,
@@ -90,7 +90,7 @@ def check_fields(ctx: Context, emit: Emit) -> None:
 
 @register(
     "manifest.name_for_model",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={"manifest.name_for_model.invalid_chars": E, "manifest.name_for_model.too_long": E},
 )
 def check_name_for_model(ctx: Context, emit: Emit) -> None:
@@ -118,7 +118,7 @@ def check_name_for_model(ctx: Context, emit: Emit) -> None:
 
 @register(
     "manifest.lengths",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={f"manifest.{key}.too_long": W for key in LIMITS},
 )
 def check_lengths(ctx: Context, emit: Emit) -> None:
@@ -137,7 +137,7 @@ def check_lengths(ctx: Context, emit: Emit) -> None:
 
 @register(
     "manifest.api",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "manifest.api.url.missing": E,
         "manifest.api.url.relative": W,
@@ -204,7 +204,7 @@ def check_api(ctx: Context, emit: Emit) -> None:
 
 @register(
     "manifest.urls",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "manifest.logo_url.invalid": W,
         "manifest.logo_url.gif": W,

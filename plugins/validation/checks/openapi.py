@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from plugins.validation.context import Context
-from plugins.validation.model import Severity
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.datatypes import Severity
+from plugins.validation.registry import CheckStage, Emit, register
 from plugins.validation.walk import as_list, iter_operations
 
 W = Severity.WARNING
@@ -15,7 +15,7 @@ PARAMETER_TEXT_MAX = 700  # parameter description (documented 200; the store enf
 
 @register(
     "openapi.descriptions",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "openapi.operation.summary_too_long": W,
         "openapi.operation.description_too_long": W,

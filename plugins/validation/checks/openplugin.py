@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from plugins.validation.context import Context
-from plugins.validation.model import Operation, Severity
+from plugins.validation.datatypes import Operation, Severity
 from plugins.validation.processors import lookup_processor
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 from plugins.validation.walk import as_list, iter_operations
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
@@ -38,7 +38,7 @@ def _template_issues(source: str, where: str, emit: Emit, what: str) -> None:
 
 @register(
     "openplugin.bootstrap",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "openplugin.bootstrap.wrong_type": E,
         "openplugin.bootstrap.missing_value": E,
@@ -94,7 +94,7 @@ def _target_exists(ctx: Context, block: dict) -> bool:
 
 @register(
     "openplugin.references",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "openplugin.dependent.invalid": E,
         "openplugin.dependent.unknown_operation": E,
@@ -175,7 +175,7 @@ def _module_list(modules: Any, where: str) -> Iterator[tuple[str, Any]]:
 
 @register(
     "openplugin.processors",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={
         "openplugin.chain.invalid": E,
         "openplugin.processor.unknown": E,
@@ -241,7 +241,7 @@ def _check_processor(proc: Any, at: str, emit: Emit) -> None:
 
 @register(
     "openplugin.descriptive",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={"openplugin.few_shot.unknown_parameter": W, "openplugin.extension.malformed": W},
 )
 def check_descriptive(ctx: Context, emit: Emit) -> None:

@@ -8,9 +8,9 @@ import re
 from collections import Counter
 
 from plugins.validation.context import Context
-from plugins.validation.model import Severity
+from plugins.validation.datatypes import Severity
 from plugins.validation.refs import escape_token
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 from plugins.validation.walk import iter_operations
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
@@ -20,7 +20,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @register(
     "openapi.required_in_properties",
-    stage=Stage.REPAIR,
+    stage=CheckStage.REPAIR,
     codes={"openapi.schema.required_in_property": W},
     order=50,
 )
@@ -61,7 +61,10 @@ def _lift_required(schema: dict, properties: dict, where: str, emit: Emit) -> No
 
 
 @register(
-    "openapi.body_parameters", stage=Stage.REPAIR, codes={"openapi.parameter.in_body": W}, order=60
+    "openapi.body_parameters",
+    stage=CheckStage.REPAIR,
+    codes={"openapi.parameter.in_body": W},
+    order=60,
 )
 def repair_body_parameters(ctx: Context, emit: Emit) -> None:
     """A Swagger 2 `in: body` parameter becomes the operation's JSON request body."""
@@ -111,7 +114,7 @@ def _unique(base: str, taken: set[str]) -> str:
 
 @register(
     "openapi.operation_ids",
-    stage=Stage.REPAIR,
+    stage=CheckStage.REPAIR,
     codes={
         "openapi.operation_id.missing": W,
         "openapi.operation_id.invalid": W,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugins.validation.context import Context
-from plugins.validation.model import Severity
+from plugins.validation.datatypes import Severity
 from plugins.validation.refs import (
     Dereferencer,
     RefKind,
@@ -21,7 +21,7 @@ from plugins.validation.refs import (
     parse_pointer,
     resolve_pointer,
 )
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
@@ -76,7 +76,7 @@ class _Bundles:
         data = self.ctx.source.bundled_refs.get(url)
         doc = None
         if data is not None:
-            from plugins.documents import SPEC_MAX_BYTES, DocumentError, parse_document
+            from plugins.validation.parsing import SPEC_MAX_BYTES, DocumentError, parse_document
 
             try:
                 doc = parse_document(data, max_bytes=SPEC_MAX_BYTES, expect_mapping=False)
@@ -92,7 +92,7 @@ class _Bundles:
 
 @register(
     "openapi.refs",
-    stage=Stage.REPAIR,
+    stage=CheckStage.REPAIR,
     codes={
         "openapi.ref.broken": W,
         "openapi.ref.external_file": E,

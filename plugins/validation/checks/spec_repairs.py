@@ -9,9 +9,9 @@ import re
 from typing import Any
 
 from plugins.validation.context import Context
-from plugins.validation.model import Severity
+from plugins.validation.datatypes import Severity
 from plugins.validation.refs import escape_token
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 from plugins.validation.walk import count_operations
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
@@ -75,7 +75,7 @@ def _json_key(key: Any) -> str:
 
 @register(
     "openapi.json_types",
-    stage=Stage.REPAIR,
+    stage=CheckStage.REPAIR,
     codes={"openapi.keys.non_string": W, "openapi.values.non_json": W, "openapi.too_deep": E},
     order=10,
 )
@@ -111,7 +111,7 @@ def copy_as_json(ctx: Context, emit: Emit) -> None:
 
 @register(
     "openapi.version",
-    stage=Stage.REPAIR,
+    stage=CheckStage.REPAIR,
     codes={
         "openapi.version.missing": E,
         "openapi.version.unsupported": E,
@@ -196,7 +196,7 @@ def check_version(ctx: Context, emit: Emit) -> None:
 
 @register(
     "openapi.operations.count",
-    stage=Stage.REPAIR,
+    stage=CheckStage.REPAIR,
     codes={"openapi.operations.too_many": E},
     order=30,
 )

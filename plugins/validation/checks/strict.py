@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 from plugins.validation.context import Context
-from plugins.validation.model import Severity
-from plugins.validation.registry import Emit, Stage, register
-from plugins.validation.strict import MAX_COUNTED, MAX_REPORTED, validate_strict
+from plugins.validation.datatypes import Severity
+from plugins.validation.registry import CheckStage, Emit, register
+from plugins.validation.spec_validator import MAX_COUNTED, MAX_REPORTED, validate_strict
 
 W, I = Severity.WARNING, Severity.INFO  # noqa: E741
 
 
 @register(
     "openapi.strict",
-    stage=Stage.STRICT,
+    stage=CheckStage.STRICT,
     codes={"openapi.strict.invalid": W, "openapi.strict.more": I, "openapi.strict.aborted": W},
 )
 def check_strict(ctx: Context, emit: Emit) -> None:

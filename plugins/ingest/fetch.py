@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from plugins.documents import MANIFEST_MAX_BYTES
-from plugins.identity import parse_manifest
 from plugins.outbound import (
     DOCUMENT_TIMEOUT,
-    SPEC_MAX_BYTES,
     FetchError,
     FetchResult,
     fetch,
@@ -22,7 +19,9 @@ from plugins.outbound import (
 )
 from plugins.validation import Finding, Severity
 from plugins.validation.domains import host_of, on_root_domain, root_domain
+from plugins.validation.identity import parse_manifest
 from plugins.validation.normalize import manifest_api_url
+from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 
 DOCUMENT_TYPES = (
     "application/json",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from plugins.validation.context import OPENAI_MANIFEST, Context
+from plugins.validation.datatypes import Severity
 from plugins.validation.domains import (
     email_domain,
     host_of,
@@ -10,13 +11,12 @@ from plugins.validation.domains import (
     registrable_domain,
     same_registrable_domain,
 )
-from plugins.validation.model import Severity
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
 
-@register("domains.api_url", stage=Stage.VALIDATE, codes={"manifest.api.url.off_domain": E})
+@register("domains.api_url", stage=CheckStage.VALIDATE, codes={"manifest.api.url.off_domain": E})
 def check_api_url_domain(ctx: Context, emit: Emit) -> None:
     """api.url is on the root domain or a subdomain of it (875/875 store plugins comply)."""
     plugin = ctx.plugin
@@ -36,7 +36,7 @@ def check_api_url_domain(ctx: Context, emit: Emit) -> None:
 
 @register(
     "domains.sld",
-    stage=Stage.VALIDATE,
+    stage=CheckStage.VALIDATE,
     codes={"domains.contact_email.sld_mismatch": W, "domains.legal_info_url.sld_mismatch": W},
 )
 def check_contact_domains(ctx: Context, emit: Emit) -> None:

@@ -64,7 +64,7 @@ def fill_summaries(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_audit_event"),
-        ("plugins", "0003_version_logo"),
+        ("plugins", "0004_rename_finding_runfinding"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -108,8 +108,8 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.AddIndex(
-            model_name='plugin',
-            index=models.Index(fields=['name', 'id'], name='plugin_name_id'),
+            model_name="plugin",
+            index=models.Index(fields=["name", "id"], name="plugin_name_id"),
         ),
         migrations.RunPython(create_search, drop_search),
         migrations.RunPython(fill_summaries, migrations.RunPython.noop),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from plugins.validation import normalize as nz
 from plugins.validation.context import OPENAI_MANIFEST, Context
+from plugins.validation.datatypes import NormalizedPlugin, Severity
 from plugins.validation.domains import host_of, normalize_host, on_root_domain
-from plugins.validation.model import PluginVersion, Severity
 from plugins.validation.refs import Dereferencer, resolve_pointer
-from plugins.validation.registry import Emit, Stage, register
+from plugins.validation.registry import CheckStage, Emit, register
 from plugins.validation.walk import iter_operations
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
@@ -15,7 +15,7 @@ E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
 @register(
     "model.identity",
-    stage=Stage.MODEL,
+    stage=CheckStage.MODEL,
     codes={
         "openplugin.extension.wrong_type": E,
         "openplugin.name.missing": W,
@@ -28,7 +28,7 @@ def build_identity(ctx: Context, emit: Emit) -> None:
     spec = ctx.spec
     if spec is None or (ctx.dialect == OPENAI_MANIFEST and ctx.manifest is None):
         return
-    plugin = PluginVersion(
+    plugin = NormalizedPlugin(
         dialect=ctx.dialect or OPENAI_MANIFEST,
         root_domain=ctx.root_domain,
         openapi_version=ctx.openapi_version,
@@ -94,7 +94,7 @@ def build_identity(ctx: Context, emit: Emit) -> None:
 
 @register(
     "model.servers",
-    stage=Stage.MODEL,
+    stage=CheckStage.MODEL,
     codes={
         "openapi.servers.missing": W,
         "openapi.servers.off_domain": W,
@@ -139,7 +139,7 @@ def build_servers(ctx: Context, emit: Emit) -> None:
 
 @register(
     "model.operations",
-    stage=Stage.MODEL,
+    stage=CheckStage.MODEL,
     codes={
         "openapi.parameter.invalid": W,
         "openapi.ref.budget_exceeded": W,

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from plugins.documents import (
+from plugins.validation.parsing import (
     MAX_NESTING,
     SPEC_MAX_BYTES,
     DocumentError,

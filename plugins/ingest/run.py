@@ -13,32 +13,31 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from plugins.fetching import (
+from plugins.ingest.fetch import (
     FetchedDocuments,
     TransientFetchFailure,
     fetch_bundled_refs,
     fetch_from_manifest_url,
     fetch_from_openapi_url,
 )
-from plugins.links import check_links
+from plugins.ingest.links import check_links
 from plugins.models import (
-    Finding,
     Plugin,
     PluginVersion,
+    RunFinding,
+    RunStage,
     RunStatus,
     RunTrigger,
     SourceKind,
-    Stage,
     ValidationRun,
     ValidationState,
 )
-from plugins.registration import content_sha256, find_plugin, next_version_number
 from plugins.selectors import forget_catalog_caches
-from plugins.validation import Finding as CoreFinding
-from plugins.validation import PluginInput, Severity, diff_versions, validate_plugin
+from plugins.validation import Finding, PluginInput, Severity, diff_versions, validate_plugin
+from plugins.validation.identity import identify_documents
+from plugins.versions import content_sha256, find_plugin, next_version_number
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +135,6 @@ def _attach_content(
     """Give a URL-registered version its fetched content, merging with what already exists:
     a known name_for_model + origin is that plugin, and identical content is the existing
     version. A provisional plugin left without versions by the merge is removed."""
-    from plugins.identity import identify_documents
-
     provisional = version.plugin
     identity = identify_documents(manifest=fetched.manifest, openapi=fetched.openapi)
     plugin = (
@@ -190,10 +187,10 @@ def _input_for(version: PluginVersion) -> PluginInput:
     )
 
 
-def _check_and_finish(run, version, findings: list[CoreFinding], context) -> ValidationRun:
+def _check_and_finish(run, version, findings: list[Finding], context) -> ValidationRun:
     if version.raw_manifest is None and version.raw_openapi is None:
         return _finish(run, version, findings, report=None, context=context)
-    context.stage(Stage.CHECKING)
+    context.stage(RunStage.CHECKING)
     report = validate_plugin(_input_for(version))
     if report.remote_refs and not version.validated_at:
         bundled, ref_findings = fetch_bundled_refs(report.remote_refs, version.origin)
@@ -204,7 +201,7 @@ def _check_and_finish(run, version, findings: list[CoreFinding], context) -> Val
             report = validate_plugin(_input_for(version))
     findings += list(report.findings)
     if report.plugin:
-        context.stage(Stage.CHECKING_LINKS)
+        context.stage(RunStage.CHECKING_LINKS)
         links = check_links(report.plugin)
         findings += links.findings
         if version.validated_at is None and links.logo:
@@ -225,8 +222,8 @@ def _previous_validated(version: PluginVersion) -> PluginVersion | None:
 
 
 @transaction.atomic
-def _finish(run, version, findings: list[CoreFinding], *, report, context) -> ValidationRun:
-    context.stage(Stage.DONE)
+def _finish(run, version, findings: list[Finding], *, report, context) -> ValidationRun:
+    context.stage(RunStage.DONE)
     failed = any(f.severity == Severity.ERROR for f in findings)
     _store_findings(run, findings)
     run.status = RunStatus.FAILED if failed else RunStatus.PASSED
@@ -252,7 +249,7 @@ def _finish(run, version, findings: list[CoreFinding], *, report, context) -> Va
 
 def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
     """A scheduled re-check of a published version: drift when the live documents changed."""
-    findings: list[CoreFinding] = list(fetched.findings) if fetched else []
+    findings: list[Finding] = list(fetched.findings) if fetched else []
     if fetched is not None and fetched.openapi is not None:
         live = content_sha256(
             manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin
@@ -260,7 +257,7 @@ def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
         if live != version.content_sha256:
             run.drift = True
             findings.append(
-                CoreFinding(
+                Finding(
                     severity=Severity.WARNING,
                     code="drift.documents_changed",
                     document="plugin",
@@ -270,7 +267,7 @@ def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
                 )
             )
             Plugin.objects.filter(pk=version.plugin_id).update(drift_detected_at=timezone.now())
-    context.stage(Stage.CHECKING)
+    context.stage(RunStage.CHECKING)
     report = validate_plugin(_input_for(version))
     findings += list(report.findings)
     run.save(update_fields=["drift"])
@@ -287,11 +284,11 @@ def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
     transaction.on_commit(forget_catalog_caches)
 
 
-def _store_findings(run: ValidationRun, findings: list[CoreFinding]) -> None:
+def _store_findings(run: ValidationRun, findings: list[Finding]) -> None:
     run.findings.all().delete()
-    Finding.objects.bulk_create(
+    RunFinding.objects.bulk_create(
         [
-            Finding(
+            RunFinding(
                 run=run,
                 position=i,
                 severity=str(f.severity),
@@ -306,7 +303,7 @@ def _store_findings(run: ValidationRun, findings: list[CoreFinding]) -> None:
     )
 
 
-def _summary(findings: list[CoreFinding]) -> str:
+def _summary(findings: list[Finding]) -> str:
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
     return (
         f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
@@ -318,26 +315,3 @@ def mark_run_error(run_id: int, reason: str) -> None:
     ValidationRun.objects.filter(pk=run_id).exclude(
         status__in=[RunStatus.PASSED, RunStatus.FAILED]
     ).update(status=RunStatus.ERROR, finished_at=timezone.now(), summary=reason[:300])
-
-
-def abandoned_runs():
-    """Running runs whose worker stopped sending heartbeats (killed, lost its host, …)."""
-    cutoff = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
-    return ValidationRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff)
-
-
-def forgotten_runs():
-    """Queued runs nobody has touched for a while: their broker message was probably lost."""
-    cutoff = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
-    return ValidationRun.objects.filter(status=RunStatus.QUEUED).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    )
-
-
-def note_requeued(run_id: int) -> bool:
-    """Mark a queued run as re-sent now; False when it is no longer queued."""
-    return bool(
-        ValidationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            heartbeat_at=timezone.now()
-        )
-    )

@@ -13,7 +13,7 @@ from marketplace.celery import app as celery_app
 from plugins.models import RunStatus, RunTrigger, ValidationRun
 from plugins.registration import register_plugin_by_upload
 from plugins.tasks import reap_stale_validation_runs
-from tests.plugins.conftest import DEMO_DIR, upload_demo_todo
+from tests.support.plugins import DEMO_DIR, upload_demo_todo
 
 DEMO = DEMO_DIR
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plugins.outbound import LOGO_MAX_BYTES, FetchError, fetch
+from plugins.outbound import FetchError, fetch
 from plugins.validation import Finding, Severity
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/svg+xml", "image/gif")
+LOGO_MAX_BYTES = 1024 * 1024
 PAGE_PROBE_BYTES = 64 * 1024
 LINK_TIMEOUT = 5.0
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 
 from plugins import review
+from plugins.ingest.run import execute_run
 from plugins.models import Plugin, RunStatus, RunTrigger, ValidationRun
-from plugins.pipeline import execute_run
 from plugins.tasks import revalidate_published_versions
-from tests.plugins.conftest import (
+from tests.support.plugin_server import Response
+from tests.support.plugins import (
     finding_codes,
     register_and_validate,
     serve_todo_plugin,
     todo_openapi,
 )
-from tests.support.plugin_server import Response
 
 pytestmark = pytest.mark.django_db
 

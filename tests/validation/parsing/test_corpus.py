@@ -6,7 +6,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES, DocumentError, parse_document
+from plugins.validation.parsing import (
+    MANIFEST_MAX_BYTES,
+    SPEC_MAX_BYTES,
+    DocumentError,
+    parse_document,
+)
 
 
 def corpus_files() -> list[Path]:

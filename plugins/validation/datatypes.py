@@ -1,6 +1,6 @@
 """The validator's data types: its input, its findings, its report, and the normalised plugin.
 
-The normalised plugin (`PluginVersion.to_dict()`) is what the rest of the product stores and
+The normalised plugin (`NormalizedPlugin.to_dict()`) is what the rest of the product stores and
 serves; its key names are a contract (the models, the Celery task and the UI read them):
 
     dialect                "openai-manifest" | "openplugin"
@@ -206,7 +206,7 @@ class Operation:
 
 
 @dataclass
-class PluginVersion:
+class NormalizedPlugin:
     dialect: str
     name_for_model: str | None = None
     name_for_human: str | None = None

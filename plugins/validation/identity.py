@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugins.documents import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES, DocumentError, parse_document
 from plugins.validation.normalize import model_name, text
+from plugins.validation.parsing import (
+    MANIFEST_MAX_BYTES,
+    SPEC_MAX_BYTES,
+    DocumentError,
+    parse_document,
+)
 
 
 @dataclass(frozen=True)

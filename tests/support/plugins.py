@@ -1,8 +1,10 @@
+"""Helpers for tests that register and validate plugins against loopback plugin servers."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from plugins.pipeline import execute_run
+from plugins.ingest.run import execute_run
 from plugins.registration import register_plugin_by_upload, register_plugin_by_url
 from tests.support.plugin_server import PluginServer, Response
 

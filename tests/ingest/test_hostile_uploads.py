@@ -8,8 +8,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from plugins.ingest.run import execute_run
 from plugins.models import RunStatus, ValidationRun
-from plugins.pipeline import execute_run
 
 pytestmark = pytest.mark.django_db
 
