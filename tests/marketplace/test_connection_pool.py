@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.plugins.catalog import publish
+from tests.support.catalog import publish
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_NAME = "mkp-pool-test"

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from plugins import review, selectors
 from plugins.models import Plugin, PluginVersion
 from plugins.views import STOREFRONT_PAGE_SIZE
-from tests.plugins.catalog import publish
+from tests.support.catalog import publish
 
 pytestmark = pytest.mark.django_db
 
