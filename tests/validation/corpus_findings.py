@@ -4,8 +4,9 @@
 severity, code, document, pointer, message, hint) and of its normalised output, plus its codes
 for reading. openapi-spec-validator reports one error per schema and checks a schema reached by
 several paths once, in an order that follows Python's string hashing: so which strict errors are
-reported varies with PYTHONHASHSEED. The file is written, and checked, with PYTHONHASHSEED=0. It was written before the validator was made faster, and the corpus test holds
-the validator to it: speed-ups may not change what is found. After an intended change to a
+reported varies with PYTHONHASHSEED. The file is written, and checked, with PYTHONHASHSEED=0.
+It was written before the validator was made faster, and the corpus test holds the validator
+to it: speed-ups may not change what is found. After an intended change to a
 check, rewrite it with `PYTHONHASHSEED=0 python -m tests.validation.corpus_findings` and review
 the diff.
 """
