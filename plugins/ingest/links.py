@@ -1,5 +1,9 @@
 """The link stage: the logo and the legal page must be reachable. Problems are warnings.
 
+Both links are checked at once, within one shared budget (LINK_BUDGET seconds for the whole
+stage, each request capped at LINK_TIMEOUT): a slow or unreachable host holds a worker slot for
+at most the budget, not for one timeout after another. Findings keep their order (logo first).
+
 The logo is kept (at most 1 MiB, raster formats only, its bytes checked against the format
 they claim) so the storefront serves it from our origin: visitors' browsers never contact a
 publisher's host, and an SVG, which can carry script, is never served at all.
@@ -7,6 +11,8 @@ publisher's host, and an SVG, which can carry script, is never served at all.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from plugins.outbound import FetchError, fetch
@@ -16,6 +22,7 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/svg+xml", "image/
 LOGO_MAX_BYTES = 1024 * 1024
 PAGE_PROBE_BYTES = 64 * 1024
 LINK_TIMEOUT = 5.0
+LINK_BUDGET = 6.0
 
 # Formats served back to browsers, recognised by their leading bytes, not by a header.
 _SIGNATURES = {
@@ -55,14 +62,39 @@ _MANIFEST = _Where("manifest", "/logo_url", "/legal_info_url")
 _OPENPLUGIN = _Where("openapi", "/x-openplugin/logoUrl", "/x-openplugin/legalInfoUrl")
 
 
-def check_links(plugin: dict) -> LinkReport:
+def check_links(plugin: dict, *, budget: float = LINK_BUDGET) -> LinkReport:
     where = _OPENPLUGIN if plugin.get("dialect") == "openplugin" else _MANIFEST
+    deadline = time.monotonic() + budget
+    checks = [
+        (check, url)
+        for check, url in (
+            (_check_logo, plugin.get("logo_url")),
+            (_check_page, plugin.get("legal_info_url")),
+        )
+        if url
+    ]
+    partial = [LinkReport() for _ in checks]
+    if len(checks) == 1:
+        checks[0][0](checks[0][1], where, partial[0], deadline)
+    elif checks:
+        with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="links") as pool:
+            futures = [
+                pool.submit(check, url, where, part, deadline)
+                for (check, url), part in zip(checks, partial, strict=True)
+            ]
+            for future in futures:
+                future.result()
     report = LinkReport()
-    if plugin.get("logo_url"):
-        _check_logo(plugin["logo_url"], where, report)
-    if plugin.get("legal_info_url"):
-        _check_page(plugin["legal_info_url"], where, report)
+    for part in partial:
+        report.findings += part.findings
+        if part.logo is not None:
+            report.logo, report.logo_content_type = part.logo, part.logo_content_type
     return report
+
+
+def _timeout(deadline: float) -> float:
+    """What is left of the stage's budget for one request, at most LINK_TIMEOUT."""
+    return max(0.05, min(LINK_TIMEOUT, deadline - time.monotonic()))
 
 
 def _warn(
@@ -80,11 +112,14 @@ def _warn(
     )
 
 
-def _check_logo(url: str, where: _Where, report: LinkReport) -> None:
+def _check_logo(url: str, where: _Where, report: LinkReport, deadline: float) -> None:
     hint = "Serve a PNG or JPEG of at most 1 MiB over HTTPS; 512x512 is suggested."
     try:
         result = fetch(
-            url, max_bytes=LOGO_MAX_BYTES, timeout=LINK_TIMEOUT, accept_content_types=IMAGE_TYPES
+            url,
+            max_bytes=LOGO_MAX_BYTES,
+            timeout=_timeout(deadline),
+            accept_content_types=IMAGE_TYPES,
         )
     except FetchError as exc:
         code = f"links.logo.{exc.code.removeprefix('outbound.')}"
@@ -116,9 +151,9 @@ def _check_logo(url: str, where: _Where, report: LinkReport) -> None:
     report.logo, report.logo_content_type = result.content, sniffed
 
 
-def _check_page(url: str, where: _Where, report: LinkReport) -> None:
+def _check_page(url: str, where: _Where, report: LinkReport, deadline: float) -> None:
     try:
-        result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=LINK_TIMEOUT)
+        result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=_timeout(deadline))
     except FetchError as exc:
         if exc.code == "outbound.too_large":
             return  # it answered; we only probe

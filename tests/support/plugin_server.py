@@ -54,6 +54,10 @@ class PluginServer:
             response if isinstance(response, Response) else Response(response)
         )
 
+    def handle(self, path: str, function) -> None:
+        """Answer `path` with `function(handler)` (tests.support.loopback.Handler)."""
+        self._httpd.routes[path] = function
+
     def __enter__(self) -> PluginServer:
         threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
