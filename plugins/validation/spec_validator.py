@@ -8,6 +8,13 @@ pass to `urlopen` when no handler matches.
 
 The library's `iter_errors` is memoised with an unbounded `lru_cache` keyed by the validator
 instance (a leak in a long-running worker), so errors are drawn from its two sources directly.
+
+Speed (it was 75-90% of a validation): the validator classes and the meta-schema validators are
+built once per process, their references indexed once; and a compiled validator of the same
+meta-schemas (jsonschema-rs, its retriever refusing every URI) answers first wherever its "no
+error" is certain to be the pure-Python validator's too. Whenever there is something to report,
+the pure-Python validator reports it, so the findings, messages and order are the library's.
+tests/validation/corpus_findings.tsv holds the whole corpus to what it found before.
 """
 
 from __future__ import annotations
@@ -126,9 +133,13 @@ def _prepared_validator(schema: dict, cls=None, **kwargs):
     from jsonschema.validators import validator_for
 
     validator = (cls or validator_for(schema))(schema, **kwargs)
-    resolver = validator._resolver
-    crawled = type(resolver)(base_uri=resolver._base_uri, registry=resolver._registry.crawl())
-    return validator.evolve(_resolver=crawled)
+    try:  # private attributes of jsonschema and referencing: without them, just slower
+        resolver = validator._resolver
+        crawled = type(resolver)(base_uri=resolver._base_uri, registry=resolver._registry.crawl())
+        return validator.evolve(_resolver=crawled)
+    except (AttributeError, TypeError):
+        logger.warning("jsonschema internals changed: meta-schema references not pre-indexed")
+        return validator
 
 
 class _CachedMetaChecks:
