@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -117,9 +119,23 @@ def recently_published(*, limit: int = 12) -> list[Plugin]:
     return cached[: min(limit, RECENT_MAX)]
 
 
+GENERATION_CACHE_KEY = "catalog:generation:v1"
+STOREFRONT_CACHE_SECONDS = 60
+
+
+def storefront_cache_key(*, query: str, page: str) -> str:
+    """Names one rendered storefront page (search text and page number) in the current
+    generation of the catalog: forget_catalog_caches starts a new one."""
+    generation = cache.get_or_set(GENERATION_CACHE_KEY, 1, None)
+    digest = hashlib.sha256(query.encode()).hexdigest()[:24]
+    return f"{generation}:{digest}:{page[:8]}"
+
+
 def forget_catalog_caches() -> None:
     """Call after anything that changes what the storefront lists."""
     cache.delete(RECENT_CACHE_KEY)
+    with contextlib.suppress(ValueError):  # not set yet: nothing is cached under it either
+        cache.incr(GENERATION_CACHE_KEY)
 
 
 def published_plugin_or_404(*, public_id: str, with_logo: bool = False) -> Plugin:

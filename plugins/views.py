@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -31,12 +32,21 @@ STOREFRONT_PAGE_SIZE = 24
 def storefront(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
+    number = request.GET.get("page") or "1"
     paginator = Paginator(selectors.storefront_plugins(query=query), STOREFRONT_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    # Evaluated only when the template's cached results fragment has to be rendered afresh.
+    page = SimpleLazyObject(lambda: paginator.get_page(number))
     return render(
         request,
         "plugins/storefront.html",
-        {"plugins": page, "page": page, "form": form, "query": query},
+        {
+            "plugins": page,
+            "page": page,
+            "form": form,
+            "query": query,
+            "results_key": selectors.storefront_cache_key(query=query, page=number),
+            "results_seconds": selectors.STOREFRONT_CACHE_SECONDS,
+        },
     )
 
 

@@ -11,6 +11,8 @@ publisher's host, and an SVG, which can carry script, is never served at all.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,22 +76,32 @@ def check_links(plugin: dict, *, budget: float = LINK_BUDGET) -> LinkReport:
         if url
     ]
     partial = [LinkReport() for _ in checks]
-    if len(checks) == 1:
-        checks[0][0](checks[0][1], where, partial[0], deadline)
-    elif checks:
-        with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="links") as pool:
-            futures = [
-                pool.submit(check, url, where, part, deadline)
-                for (check, url), part in zip(checks, partial, strict=True)
-            ]
-            for future in futures:
-                future.result()
+    futures = [
+        _checker_threads().submit(check, url, where, part, deadline)
+        for (check, url), part in zip(checks, partial, strict=True)
+    ]
+    for future in futures:
+        future.result()
     report = LinkReport()
     for part in partial:
         report.findings += part.findings
         if part.logo is not None:
             report.logo, report.logo_content_type = part.logo, part.logo_content_type
     return report
+
+
+_threads: tuple[int, ThreadPoolExecutor] | None = None
+_threads_lock = threading.Lock()
+
+
+def _checker_threads() -> ThreadPoolExecutor:
+    """Two long-lived threads per process (made after a fork, never inherited): each keeps the
+    outbound client's per-thread TLS context from one run to the next."""
+    global _threads
+    with _threads_lock:
+        if _threads is None or _threads[0] != os.getpid():
+            _threads = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="link-check"))
+        return _threads[1]
 
 
 def _timeout(deadline: float) -> float:

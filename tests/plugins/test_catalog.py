@@ -209,3 +209,25 @@ def test_the_api_lists_operation_names_from_the_small_column(alice_api, globex):
     body = alice_api.get("/api/v1/plugins/").json()
 
     assert body[0]["published_version"]["operations"] == ["getForecast"]
+
+
+def test_the_storefront_serves_a_rendered_page_from_the_cache_until_the_catalog_changes(
+    globex, alice, acme, client, django_capture_on_commit_callbacks
+):
+    publish(globex, "Weather Now")
+    assert "Weather Now" in client.get("/plugins/").content.decode()
+    hidden = publish(acme, "Fresh Plugin", visibility="private")
+    Plugin.objects.filter(pk=hidden.pk).update(visibility="public")  # behind the cache's back
+
+    with CaptureQueriesContext(connection) as ctx:
+        cached = client.get("/plugins/").content.decode()
+    assert "Fresh Plugin" not in cached
+    assert not any("plugins_plugin" in q["sql"] for q in ctx.captured_queries)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        review.change_visibility(
+            plugin=Plugin.objects.get(pk=hidden.pk), visibility="public", changed_by=alice
+        )
+
+    assert "Fresh Plugin" in client.get("/plugins/").content.decode()
+    assert "Fresh Plugin" in client.get("/plugins/", {"q": "fresh"}).content.decode()
