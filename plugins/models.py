@@ -225,12 +225,11 @@ class PluginVersion(models.Model):
         self.operation_count = len(self.operations)
 
     def _refuse_changes_once_validated(self) -> None:
-        stored = (
-            PluginVersion.objects.filter(pk=self.pk)
-            .values("validated_at", *FROZEN_VERSION_FIELDS)
-            .first()
-        )
-        if stored is None or stored["validated_at"] is None:
+        stored = PluginVersion.objects.filter(pk=self.pk, validated_at__isnull=False)
+        if not stored.exists():  # not validated yet: no need to read back its documents
+            return
+        stored = stored.values(*FROZEN_VERSION_FIELDS).first()
+        if stored is None:
             return
         for field in FROZEN_VERSION_FIELDS:
             current = getattr(self, field)
