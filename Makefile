@@ -55,6 +55,8 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
 	@# The catalog bench seeds 10,000 plugins into BENCH_DATABASE_URL (a database of its own).
 	$(BIN)/python -m tests.benchmarks.bench_catalog
+	@# One real worker validating the corpus (BENCH_INGEST_DATABASE_URL, recreated each run).
+	$(BIN)/python -m tests.benchmarks.bench_ingest
 	$(BIN)/python -m tests.sandbox.bench_render
 
 corpus-report: install
