@@ -6,7 +6,15 @@ PORT   ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/marketplace
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format worker beat bench corpus-report migrate clean
+.PHONY: install run test lint format worker beat bench corpus-report migrate clean oauth-server
+
+# The real OAuth server the broker's tests run against (npm oidc-provider), installed here so
+# that nothing downloads while the tests run.
+OAUTH_SERVER := tests/oauth_server
+$(OAUTH_SERVER)/node_modules/.package-lock.json: $(OAUTH_SERVER)/package.json $(OAUTH_SERVER)/package-lock.json
+	cd $(OAUTH_SERVER) && npm ci --no-audit --no-fund --loglevel=error
+
+oauth-server: $(OAUTH_SERVER)/node_modules/.package-lock.json
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +48,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint oauth-server
 	@# The browser tests (tests/browser) drive Debian's Chromium through its chromedriver.
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 	  echo "Installing chromium and chromium-driver for the browser tests"; \
@@ -58,9 +66,12 @@ bench: install
 	@# One real worker validating the corpus (BENCH_INGEST_DATABASE_URL, recreated each run).
 	$(BIN)/python -m tests.benchmarks.bench_ingest
 	$(BIN)/python -m tests.sandbox.bench_render
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks/bench_fair_validation.py
+	$(BIN)/python -m tests.benchmarks.bench_credentials
 
 corpus-report: install
 	$(BIN)/python manage.py validate_corpus
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data $(OAUTH_SERVER)/node_modules

@@ -20,5 +20,14 @@ class Actor:
         return self.role.at_least(min_role)
 
     @property
+    def audit_label(self) -> str:
+        """Who to name in the audit trail: the user, or the organization API key itself."""
+        if self.user is not None:
+            return self.user.email
+        if self.credential is not None:
+            return f"API key {self.credential.name} ({self.credential.prefix}…)"
+        return ""
+
+    @property
     def token_kind(self) -> str:
         return self.credential.kind if self.credential else "session"

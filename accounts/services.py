@@ -236,15 +236,20 @@ def issue_credential(
     """A new API credential and its token. The token is returned once and never stored."""
     kind = CredentialKind(kind)
     if kind == CredentialKind.PERSONAL:
-        if (
-            user is None
-            or not Membership.objects.filter(organization=organization, user=user).exists()
-        ):
+        membership = (
+            Membership.objects.filter(organization=organization, user=user).first()
+            if user is not None
+            else None
+        )
+        if membership is None:
             raise ValidationError("A personal access token needs a member of the organization.")
+        # A personal token acts with its user's role in the organization, whatever it is now.
+        acts_as = membership.role
     else:
         user = None
         if created_by is not None:
             _check_may_issue_organization_key(organization, created_by, Role(role))
+        acts_as = Role(role).value
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError("The expiry date must be in the future.")
     token, prefix = new_token()
@@ -269,7 +274,7 @@ def issue_credential(
         target=f"{credential.name} ({prefix}…)",
         kind=kind.value,
         prefix=prefix,
-        role=credential.role,
+        role=acts_as,
         for_user=user.email if user else None,
         expires_at=expires_at.isoformat() if expires_at else None,
     )

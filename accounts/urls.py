@@ -13,28 +13,28 @@ urlpatterns = [
     path("o/<slug:org_slug>/leave/", views.org_leave, name="org-leave"),
     path("o/<slug:org_slug>/members/invite/", views.member_invite, name="member-invite"),
     path(
-        "o/<slug:org_slug>/members/<int:membership_id>/role/", views.member_role, name="member-role"
+        "o/<slug:org_slug>/members/<id:membership_id>/role/", views.member_role, name="member-role"
     ),
     path(
-        "o/<slug:org_slug>/members/<int:membership_id>/remove/",
+        "o/<slug:org_slug>/members/<id:membership_id>/remove/",
         views.member_remove,
         name="member-remove",
     ),
     path(
-        "o/<slug:org_slug>/invitations/<int:invitation_id>/revoke/",
+        "o/<slug:org_slug>/invitations/<id:invitation_id>/revoke/",
         views.invitation_revoke,
         name="invitation-revoke",
     ),
     path("o/<slug:org_slug>/activity/", views.org_activity, name="org-activity"),
     path("o/<slug:org_slug>/tokens/", views.org_tokens, name="org-tokens"),
     path(
-        "o/<slug:org_slug>/tokens/<int:credential_id>/revoke/",
+        "o/<slug:org_slug>/tokens/<id:credential_id>/revoke/",
         views.token_revoke,
         name="token-revoke",
     ),
     path("o/<slug:org_slug>/api-keys/", views.org_api_keys, name="org-api-keys"),
     path(
-        "o/<slug:org_slug>/api-keys/<int:credential_id>/revoke/",
+        "o/<slug:org_slug>/api-keys/<id:credential_id>/revoke/",
         views.api_key_revoke,
         name="api-key-revoke",
     ),

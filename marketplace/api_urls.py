@@ -9,4 +9,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.api_urls")),
     path("", include("plugins.api_urls")),
+    path("", include("plugins.credentials.api_urls")),
 ]

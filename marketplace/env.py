@@ -81,3 +81,26 @@ def env_url(name: str, schemes: set[str], default: str = "") -> str:
     if not parts.hostname and parts.scheme not in {"sqlite"}:
         raise ConfigurationError(name, "has no host")
     return raw
+
+
+_RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as `20/10m` (20 per 10 minutes): a count, a slash, an optional multiplier
+    and one of s, m, h, d. `off` disables the limit and returns ''."""
+    raw = env_str(name, default).strip().lower()
+    if raw in {"", "off", "none"}:
+        return ""
+    count, slash, period = raw.partition("/")
+    multiplier, unit = period[:-1], period[-1:]
+    if (
+        not slash
+        or not count.isdigit()
+        or int(count) == 0
+        or unit not in _RATE_PERIODS
+        or (multiplier and not multiplier.isdigit())
+        or multiplier == "0"
+    ):
+        raise ConfigurationError(name, f"must look like 20/10m (count/period), got {raw!r}")
+    return raw

@@ -8,34 +8,48 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_OFFSET = 1_000_000  # far past any real listing; keeps the SQL OFFSET a small integer
 
 PAGE_PARAMETER_NAMES = ("limit", "offset")
 PAGE_PARAMETERS = [
     OpenApiParameter(
-        "limit", int, description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).",
     ),
-    OpenApiParameter("offset", int, description="Items to skip."),
+    OpenApiParameter(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+        description="Items to skip.",
+    ),
 ]
 
 
-def _int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    try:
-        value = int(request.query_params.get(name, default))
-    except ValueError:
-        value = default
-    value = max(value, 0)
-    return min(value, maximum) if maximum is not None else value
+def _int_param(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    """The parameter as an integer in [minimum, maximum]; anything else (a word, `null`, a
+    sign, a number out of range) is the client's mistake, answered 400 rather than guessed."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(raw) > len(str(maximum))
+        or not (minimum <= int(raw) <= maximum)
+    ):
+        raise ValidationError({name: [f"Must be an integer from {minimum} to {maximum}."]})
+    return int(raw)
 
 
 def paginated_response(request: Request, queryset: QuerySet, serialize) -> Response:
-    limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT) or DEFAULT_LIMIT
-    offset = _int_param(request, "offset", 0)
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
     total = queryset.count()
     page = queryset[offset : offset + limit]
     response = Response(serialize(page))

@@ -21,6 +21,7 @@ from marketplace.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_url,
 )
@@ -88,9 +89,12 @@ INSTALLED_APPS = [
     "marketplace",
     "accounts",
     "plugins",
+    "plugins.installations",
+    "plugins.credentials",
 ]
 
 MIDDLEWARE = [
+    "marketplace.limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -250,7 +254,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "marketplace.schema.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.api_errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
@@ -267,6 +276,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    },
 }
 
 # --- Static, i18n ----------------------------------------------------------------------------
@@ -342,9 +354,72 @@ MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMEN
 MARKETPLACE_CORPUS_DIR = Path(
     env_str("MARKETPLACE_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus"))
 )
+# Fair validation (plugins/ingest/budget.py): each run gets its verdict within
+# VALIDATION_RUN_DEADLINE seconds of its first start and spends at most
+# VALIDATION_RUN_NETWORK_BUDGET seconds of worker time waiting on the network, retries
+# included; an organization has at most VALIDATION_MAX_RUNS_PER_ORGANIZATION runs in a worker
+# at once (keep it below the worker count so one publisher can't fill them all).
+VALIDATION_RUN_DEADLINE = env_int("VALIDATION_RUN_DEADLINE", 60, minimum=10)
+VALIDATION_RUN_NETWORK_BUDGET = env_int("VALIDATION_RUN_NETWORK_BUDGET", 30, minimum=5)
+VALIDATION_MAX_RUNS_PER_ORGANIZATION = env_int("VALIDATION_MAX_RUNS_PER_ORGANIZATION", 1, minimum=1)
+
+
+def _encryption_keys() -> str:
+    """The vault's key ring (`kid:<base64>,…`, the first encrypts). Development generates one
+    key into the data folder, with a warning; production refuses to start without keys."""
+    from plugins.vault.keyring import VaultMisconfigured, generate_key, parse_key_ring
+
+    raw = env_str("MARKETPLACE_ENCRYPTION_KEYS")
+    if not raw:
+        if not DEVELOPMENT:
+            raise ConfigurationError(
+                "MARKETPLACE_ENCRYPTION_KEYS", "is required when ENVIRONMENT=production"
+            )
+        key_file = DATA_DIR / "encryption_keys"
+        if not key_file.exists():
+            warnings.warn(
+                f"MARKETPLACE_ENCRYPTION_KEYS not set: generated a development key in {key_file}",
+                stacklevel=1,
+            )
+            key_file.write_text(generate_key("dev1"))
+            key_file.chmod(0o600)
+        raw = key_file.read_text().strip()
+    try:
+        parse_key_ring(raw)
+    except VaultMisconfigured as exc:
+        raise ConfigurationError("MARKETPLACE_ENCRYPTION_KEYS", str(exc).split(" ", 1)[1]) from None
+    return raw
+
+
+MARKETPLACE_ENCRYPTION_KEYS = _encryption_keys()
+# Total deadline (seconds) of one OAuth token, refresh or revocation request.
+MARKETPLACE_OAUTH_TIMEOUT = env_int("MARKETPLACE_OAUTH_TIMEOUT", 10, minimum=1)
+# Seconds before the first retry of a failed webhook delivery (then 4 times longer each time).
+MARKETPLACE_WEBHOOK_RETRY_BASE = env_int("MARKETPLACE_WEBHOOK_RETRY_BASE", 10, minimum=1)
 VALIDATION_RUN_STALE_AFTER = timedelta(
     seconds=env_int("VALIDATION_RUN_STALE_AFTER", 600, minimum=30)
 )
+
+# Requests that queue a validation run (registrations and re-validations), counted per user
+# (or per organization API key) and per organization in the cache (Redis when REDIS_URL is
+# set). Over the limit: 429 with Retry-After, and nothing is created. `off` disables one.
+MARKETPLACE_SUBMISSIONS_PER_USER = env_rate("MARKETPLACE_SUBMISSIONS_PER_USER", "20/10m")
+MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION = env_rate(
+    "MARKETPLACE_SUBMISSIONS_PER_ORGANIZATION", "60/h"
+)
+RATELIMIT_USE_CACHE = "default"
+
+# Request limits: answered 413/400 before any view runs (see marketplace.limits).
+# The largest request body: an upload carries a spec and a manifest (their caps are in
+# plugins/validation/parsing.py).
+MARKETPLACE_MAX_REQUEST_BYTES = env_int(
+    "MARKETPLACE_MAX_REQUEST_BYTES", 6 * 1024 * 1024, minimum=64 * 1024
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # non-file form fields and JSON bodies
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 200, minimum=10)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 10, minimum=1)
+# Deepest nesting accepted in a JSON request body.
+MARKETPLACE_MAX_JSON_DEPTH = env_int("MARKETPLACE_MAX_JSON_DEPTH", 32, minimum=4)
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from marketplace.limits import client_error
 from marketplace.middleware import is_api_request
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,10 @@ def _broker_ok() -> bool:
     except Exception:
         logger.warning("readiness: broker unreachable", exc_info=True)
         return False
+
+
+def bad_request(request, exception=None):
+    return client_error(request, 400, "bad_request", "The request could not be understood.")
 
 
 def not_found(request, exception=None):

@@ -102,6 +102,10 @@ class PluginAdmin(admin.ModelAdmin):
         "reviewed_by",
         "reviewed_at",
         "drift_detected_at",
+        "requested_visibility",
+        "listed_name",
+        "listed_description",
+        "listed_logo_url",
         "created_at",
         "updated_at",
     )
@@ -116,6 +120,7 @@ class ReviewQueueAdmin(PluginAdmin):
         "organization",
         "origin",
         "visibility",
+        "requested_visibility",
         "candidate_version",
         "updated_at",
     )

@@ -10,16 +10,18 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.tenancy import OrganizationAPIView
-from marketplace.api_errors import ErrorOutput, refuse_unknown_parameters
+from marketplace.api_errors import THROTTLED_RESPONSE, ErrorOutput, refuse_unknown_parameters
 from marketplace.pagination import PAGE_PARAMETER_NAMES, PAGE_PARAMETERS, paginated_response
-from plugins import registration, selectors
+from marketplace.parsers import BoundedJSONParser
+from plugins import registration, selectors, throttling
+from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
 from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 
@@ -72,12 +74,19 @@ class PluginOutput(serializers.Serializer):
 
     id = serializers.IntegerField()
     slug = serializers.SlugField()
-    name = serializers.CharField()
+    name = serializers.SerializerMethodField(
+        help_text="The reviewed listing's; the publisher sees its latest validated version's."
+    )
     name_for_model = serializers.CharField()
-    description = serializers.CharField()
-    logo_url = serializers.CharField()
+    description = serializers.SerializerMethodField()
+    logo_url = serializers.SerializerMethodField(
+        allow_null=True, help_text="A vetted http(s) URL, or null."
+    )
     origin = serializers.CharField()
     visibility = serializers.CharField()
+    requested_visibility = serializers.CharField(
+        help_text="A wider visibility awaiting an operator's approval ('' when none)."
+    )
     review_state = serializers.CharField()
     publisher = PublisherOutput(source="organization")
     published_version = VersionOutput(allow_null=True)
@@ -87,8 +96,22 @@ class PluginOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
+    def _is_publisher(self, plugin) -> bool:
+        organization = self.context.get("organization")
+        return organization is not None and plugin.organization_id == organization.pk
+
+    def get_name(self, plugin) -> str:
+        return plugin.name if self._is_publisher(plugin) else plugin.listed_name or plugin.name
+
+    def get_description(self, plugin) -> str:
+        return plugin.description if self._is_publisher(plugin) else plugin.listed_description
+
+    def get_logo_url(self, plugin) -> str | None:
+        url = plugin.logo_url if self._is_publisher(plugin) else plugin.listed_logo_url
+        return vetted_link(url) or None
+
     def get_public_url(self, plugin) -> str | None:
-        if plugin.review_state != "approved" or plugin.published_version_id is None:
+        if not plugin.is_published:
             return None
         if plugin.visibility == "private":
             return None
@@ -137,7 +160,7 @@ class PluginListApi(OrganizationAPIView):
     """
 
     required_roles = {"POST": Role.DEVELOPER}
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
 
     class UrlInput(serializers.Serializer):
         url = serializers.CharField(max_length=2000)
@@ -166,43 +189,34 @@ class PluginListApi(OrganizationAPIView):
         refuse_unknown_parameters(request, {"search", "q", *PAGE_PARAMETER_NAMES})
         query = request.query_params.get("search", request.query_params.get("q", ""))
         plugins = selectors.plugins_visible_to(organization=self.actor.organization, query=query)
+        context = _plugin_context(request, self.actor)
         return paginated_response(
-            request,
-            plugins,
-            lambda page: PluginOutput(page, many=True, context={"request": request}).data,
+            request, plugins, lambda page: PluginOutput(page, many=True, context=context).data
         )
 
     @extend_schema(
         request={"application/json": UrlInput, "multipart/form-data": UploadInput},
-        responses={202: SubmissionOutput, 400: OpenApiResponse(description="A refused submission")},
+        responses={
+            202: SubmissionOutput,
+            400: OpenApiResponse(ErrorOutput, description="A refused submission"),
+            429: THROTTLED_RESPONSE,
+        },
     )
     def post(self, request):
-        try:
-            if request.content_type.startswith("application/json"):
-                submission = self._register_by_url(request)
-            else:
-                submission = self._register_by_upload(request)
-        except registration.SubmissionRejected as exc:
-            return Response(
-                {"error": {"code": exc.code, "message": exc.message}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        except ValidationError as exc:
-            return Response(
-                {"error": {"code": "submission.invalid", "message": "; ".join(exc.messages)}},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        body = SubmissionOutput(submission, context={"request": request}).data
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+        if request.content_type.startswith("application/json"):
+            return _submission_response(request, self.actor, lambda: self._register_by_url(request))
+        return _submission_response(request, self.actor, lambda: self._register_by_upload(request))
 
     def _register_by_url(self, request):
         data = self.UrlInput(data=request.data)
         data.is_valid(raise_exception=True)
+        throttling.charge_validation_request(actor=self.actor)
         return registration.register_plugin_by_url(
             organization=self.actor.organization,
             url=data.validated_data["url"],
             visibility=data.validated_data["visibility"],
             submitted_by=self.actor.user,
+            actor_label=self.actor.audit_label,
         )
 
     def _register_by_upload(self, request):
@@ -210,6 +224,7 @@ class PluginListApi(OrganizationAPIView):
         data.is_valid(raise_exception=True)
         manifest = _read_upload(data.validated_data.get("manifest"), MANIFEST_MAX_BYTES, "manifest")
         openapi = _read_upload(data.validated_data.get("openapi"), SPEC_MAX_BYTES, "openapi")
+        throttling.charge_validation_request(actor=self.actor)
         return registration.register_plugin_by_upload(
             organization=self.actor.organization,
             manifest=manifest,
@@ -217,7 +232,57 @@ class PluginListApi(OrganizationAPIView):
             origin=data.validated_data["origin"],
             visibility=data.validated_data["visibility"],
             submitted_by=self.actor.user,
+            actor_label=self.actor.audit_label,
         )
+
+
+def _submission_response(request, actor, submit) -> Response:
+    """Run a submission (which charges the caller's quota once its input is valid) and answer
+    202 with the run to follow, 400 for a refused submission, 429 when over the limit."""
+    try:
+        submission = submit()
+    except throttling.SubmissionThrottled as exc:
+        raise Throttled(wait=exc.retry_after, detail=exc.message) from None
+    except registration.SubmissionRejected as exc:
+        return Response(
+            {"error": {"code": exc.code, "message": exc.message}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    except ValidationError as exc:
+        return Response(
+            {"error": {"code": "submission.invalid", "message": "; ".join(exc.messages)}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    body = SubmissionOutput(submission, context={"request": request}).data
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class PluginRevalidateApi(OrganizationAPIView):
+    """POST: fetch a URL-registered plugin's live documents again and validate them (developer
+    role or above), answered 202 with the run to follow. Unchanged documents are validated
+    again as the existing version; changed ones become a new version. Counts against the same
+    limits as registrations."""
+
+    required_role = Role.DEVELOPER
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: SubmissionOutput,
+            400: OpenApiResponse(ErrorOutput, description="The plugin has no source URL"),
+            429: THROTTLED_RESPONSE,
+        },
+    )
+    def post(self, request, plugin_id: int):
+        plugin = self.get_scoped_or_404(Plugin.objects.all(), pk=plugin_id)
+
+        def revalidate():
+            throttling.charge_validation_request(actor=self.actor)
+            return registration.revalidate_plugin(
+                plugin=plugin, submitted_by=self.actor.user, actor_label=self.actor.audit_label
+            )
+
+        return _submission_response(request, self.actor, revalidate)
 
 
 def _read_upload(upload, limit: int, field: str) -> bytes | None:
@@ -234,7 +299,7 @@ class PluginDetailApi(OrganizationAPIView):
     @extend_schema(responses=PluginOutput)
     def get(self, request, plugin_id: int):
         plugin = _visible_plugin_or_404(self.actor.organization, plugin_id)
-        return Response(PluginOutput(plugin, context={"request": request}).data)
+        return Response(PluginOutput(plugin, context=_plugin_context(request, self.actor)).data)
 
 
 class PluginVersionsApi(OrganizationAPIView):
@@ -260,6 +325,11 @@ class ValidationRunApi(OrganizationAPIView):
             pk=run_id,
         )
         return Response(ValidationRunOutput(run, context={"request": request}).data)
+
+
+def _plugin_context(request, actor) -> dict:
+    """Serializer context: the caller's organization decides whose text a plugin shows."""
+    return {"request": request, "organization": actor.organization}
 
 
 def _visible_plugin_or_404(organization, plugin_id: int) -> Plugin:

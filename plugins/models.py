@@ -31,6 +31,11 @@ class ReviewState(models.TextChoices):
     SUSPENDED = "suspended", "Suspended"
 
 
+# A plugin with a published version is up in these states: approved, or approved with a newer
+# candidate (or a wider visibility) awaiting review. Rejected and suspended plugins are down.
+PUBLISHED_STATES = (ReviewState.APPROVED, ReviewState.PENDING)
+
+
 def new_public_id() -> str:
     """An unguessable id for public links: unlisted plugins must not be enumerable."""
     return secrets.token_urlsafe(12)
@@ -74,11 +79,26 @@ class Plugin(models.Model):
     published_version = models.ForeignKey(
         "PluginVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    requested_visibility = models.CharField(
+        max_length=16,
+        choices=Visibility.choices,
+        blank=True,
+        help_text="A wider visibility asked for a published plugin; it applies once approved.",
+    )
+    # What the catalogue shows: copied from the published version when an operator approves it,
+    # so a newer, unreviewed version never changes the listing. name/description/logo_url above
+    # are the publisher's working copy (their latest validated version).
+    listed_name = models.CharField(max_length=100, blank=True)
+    listed_description = models.TextField(blank=True)
+    listed_logo_url = models.URLField(
+        max_length=500, blank=True, help_text="Only a vetted http(s) URL, or empty."
+    )
     drift_detected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # PostgreSQL keeps this in step with name, name_for_model and description (a trigger, see
-    # migration 0005; GIN-indexed). Never description_for_model. Unused on SQLite.
+    # PostgreSQL keeps this in step with the reviewed listing (listed_name, name_for_model,
+    # listed_description; a trigger, see migration 0007; GIN-indexed). Never
+    # description_for_model, never unreviewed text. Unused on SQLite.
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
@@ -96,7 +116,7 @@ class Plugin(models.Model):
                 F("updated_at").desc(),
                 F("id").desc(),
                 condition=Q(
-                    review_state="approved",
+                    review_state__in=["approved", "pending"],
                     visibility="public",
                     published_version__isnull=False,
                 ),
@@ -109,12 +129,13 @@ class Plugin(models.Model):
         return self.name
 
     @property
+    def is_published(self) -> bool:
+        """An operator approved a version, and it stays up while a newer one is in review."""
+        return self.published_version_id is not None and self.review_state in PUBLISHED_STATES
+
+    @property
     def is_listed(self) -> bool:
-        return (
-            self.visibility == Visibility.PUBLIC
-            and self.review_state == ReviewState.APPROVED
-            and self.published_version_id is not None
-        )
+        return self.visibility == Visibility.PUBLIC and self.is_published
 
 
 class SourceKind(models.TextChoices):
@@ -311,6 +332,12 @@ class ValidationRun(models.Model):
     summary = models.CharField(max_length=300, blank=True)
     drift = models.BooleanField(
         default=False, help_text="The live documents differ from the version."
+    )
+    network_seconds = models.FloatField(
+        default=0.0, help_text="Time spent waiting on the network, over all attempts."
+    )
+    timed_out_hosts = models.JSONField(
+        default=list, blank=True, help_text="Hosts that timed out in an attempt of this run."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

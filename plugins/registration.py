@@ -1,7 +1,9 @@
-"""Registering plugins: by manifest or OpenAPI URL (fetched later by the pipeline) or by upload.
+"""Registering plugins: by manifest or OpenAPI URL (fetched later by the worker) or by upload.
 
-A submission always yields (plugin, version, run). Identical content re-submitted yields the
-existing version; a publisher's plugin is found again by its name_for_model and origin.
+A submission always yields (plugin, version, run), quickly and without parsing anything: until
+the worker has read the documents, the plugin and version are provisional, and the run moves to
+the publisher's existing plugin (same name_for_model and origin) or existing version (identical
+content) once it knows. Byte-identical uploads are recognised at once (`created: False`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from accounts.models import Organization, User
 from plugins.ingest.queue import queue_run
 from plugins.models import Plugin, PluginVersion, SourceKind, ValidationRun, Visibility
 from plugins.outbound import FetchError, precheck
-from plugins.validation.identity import identify_documents
-from plugins.versions import content_sha256, find_plugin, next_version_number
+from plugins.versions import content_sha256
 
 MANIFEST_PATH = "/.well-known/ai-plugin.json"
 
@@ -79,7 +80,12 @@ def _check_visibility(visibility: str) -> Visibility:
 
 @transaction.atomic
 def register_plugin_by_url(
-    *, organization: Organization, url: str, visibility: str, submitted_by: User | None
+    *,
+    organization: Organization,
+    url: str,
+    visibility: str,
+    submitted_by: User | None,
+    actor_label: str = "",
 ) -> Submission:
     visibility = _check_visibility(visibility)
     kind, fetch_url, host = classify_url(url)
@@ -88,7 +94,7 @@ def register_plugin_by_url(
         plugin = Plugin.objects.create(
             organization=organization,
             slug=_unique_plugin_slug(organization, host),
-            name=host,
+            name=host[:100],
             origin=host,
             source_url=fetch_url,
             visibility=visibility,
@@ -102,7 +108,7 @@ def register_plugin_by_url(
         openapi_url=fetch_url if kind == SourceKind.OPENAPI_URL else "",
         submitted_by=submitted_by,
     )
-    _record_submission(plugin, version, submitted_by)
+    _record_submission(plugin, version, submitted_by, actor_label)
     return Submission(plugin=plugin, version=version, run=queue_run(version=version), created=True)
 
 
@@ -115,6 +121,7 @@ def register_plugin_by_upload(
     origin: str,
     visibility: str,
     submitted_by: User | None,
+    actor_label: str = "",
 ) -> Submission:
     visibility = _check_visibility(visibility)
     if not manifest and not openapi:
@@ -122,25 +129,26 @@ def register_plugin_by_upload(
             "submission.documents.missing", "Upload a manifest, an OpenAPI document, or both."
         )
     origin = normalize_origin(origin)
-    identity = identify_documents(manifest=manifest, openapi=openapi)
-    plugin = find_plugin(
-        organization=organization, name_for_model=identity.name_for_model, origin=origin
-    )
+    # Nothing is parsed here: the documents are untrusted and may be slow to parse, so the
+    # worker reads them (outside any transaction), identifies the plugin and merges the upload
+    # into it. Only byte-identical content is recognised at once.
     sha = content_sha256(manifest=manifest, openapi=openapi, origin=origin)
-    if plugin is not None:
-        existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
-        if existing is not None:
-            run = existing.runs.order_by("-created_at").first() or queue_run(version=existing)
-            return Submission(plugin=plugin, version=existing, run=run, created=False)
-    else:
-        plugin = Plugin.objects.create(
-            organization=organization,
-            slug=_unique_plugin_slug(organization, identity.name_for_model or origin or "plugin"),
-            name=identity.display_name or identity.name_for_model or origin or "Untitled plugin",
-            name_for_model=identity.name_for_model,
-            origin=origin,
-            visibility=visibility,
-        )
+    existing = (
+        PluginVersion.objects.filter(organization=organization, content_sha256=sha)
+        .select_related("plugin")
+        .order_by("created_at")
+        .first()
+    )
+    if existing is not None:
+        run = existing.runs.order_by("-created_at").first() or queue_run(version=existing)
+        return Submission(plugin=existing.plugin, version=existing, run=run, created=False)
+    plugin = Plugin.objects.create(
+        organization=organization,
+        slug=_unique_plugin_slug(organization, origin or "upload"),
+        name=(origin or "Uploaded plugin")[:100],
+        origin=origin,
+        visibility=visibility,
+    )
     version = PluginVersion.objects.create(
         organization=organization,
         plugin=plugin,
@@ -148,20 +156,21 @@ def register_plugin_by_upload(
         origin=origin,
         raw_manifest=manifest or None,
         raw_openapi=openapi or None,
-        content_sha256=sha,
-        number=next_version_number(plugin),
         submitted_by=submitted_by,
     )
-    _record_submission(plugin, version, submitted_by)
+    _record_submission(plugin, version, submitted_by, actor_label)
     return Submission(plugin=plugin, version=version, run=queue_run(version=version), created=True)
 
 
-def _record_submission(plugin: Plugin, version: PluginVersion, submitted_by: User | None) -> None:
+def _record_submission(
+    plugin: Plugin, version: PluginVersion, submitted_by: User | None, actor_label: str
+) -> None:
     source = version.manifest_url or version.openapi_url or "upload"
     record_event(
         organization=plugin.organization,
         action="plugin.version_registered",
         actor=submitted_by,
+        actor_label=actor_label,
         target=plugin.name,
         source=source,
         visibility=plugin.visibility,
@@ -179,3 +188,23 @@ def normalize_origin(origin: str) -> str:
             "submission.origin.invalid", "origin must be a host name such as api.example.com."
         )
     return host
+
+
+def revalidate_plugin(
+    *, plugin: Plugin, submitted_by: User | None, actor_label: str = ""
+) -> Submission:
+    """Fetch a URL-registered plugin's live documents again and validate them: unchanged
+    content lands on the existing version, changed content becomes a new one."""
+    if not plugin.source_url:
+        raise SubmissionRejected(
+            "submission.revalidate.no_source",
+            "Only a plugin registered by URL can be checked again; upload its new documents "
+            "instead.",
+        )
+    return register_plugin_by_url(
+        organization=plugin.organization,
+        url=plugin.source_url,
+        visibility=plugin.visibility,
+        submitted_by=submitted_by,
+        actor_label=actor_label,
+    )

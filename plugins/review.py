@@ -1,6 +1,10 @@
 """Publishing: a publisher submits a passed version; an operator approves, rejects or suspends.
 
-Every decision is an audit event of the publisher organization.
+What the catalogue shows changes only here, on approval: the published version's name,
+description and vetted logo URL are copied onto the plugin (plugins.listing). Widening a
+published plugin's visibility (private to unlisted or public, unlisted to public) is a
+publication too: it waits for an operator like a new version does. Every decision is an audit
+event of the publisher organization.
 """
 
 from __future__ import annotations
@@ -11,8 +15,12 @@ from django.utils import timezone
 
 from accounts.audit import record_event
 from accounts.models import User
+from plugins.listing import listing_fields
 from plugins.models import Plugin, PluginVersion, ReviewState, ValidationState, Visibility
 from plugins.selectors import forget_catalog_caches
+
+# How far a visibility reaches; a step up on a published plugin needs an operator's approval.
+_REACH = {Visibility.PRIVATE: 0, Visibility.UNLISTED: 1, Visibility.PUBLIC: 2}
 
 
 @transaction.atomic
@@ -48,6 +56,12 @@ def approve_plugin(*, plugin: Plugin, reviewer: User) -> Plugin:
     plugin.published_version = plugin.candidate_version
     plugin.candidate_version = None
     plugin.drift_detected_at = None
+    for field, value in listing_fields(
+        normalized=plugin.published_version.normalized, fallback_name=plugin.name
+    ).items():
+        setattr(plugin, field, value)
+    if plugin.requested_visibility:
+        plugin.visibility, plugin.requested_visibility = plugin.requested_visibility, ""
     return _decide(plugin, ReviewState.APPROVED, reviewer, "", "plugin.approved")
 
 
@@ -59,6 +73,7 @@ def reject_plugin(*, plugin: Plugin, reviewer: User, reason: str) -> Plugin:
     if plugin.review_state != ReviewState.PENDING:
         raise ValidationError("Only a plugin awaiting review can be rejected.")
     plugin.candidate_version = None
+    plugin.requested_visibility = ""
     if plugin.published_version_id:
         # The new candidate was refused; the already published version stays up.
         return _decide(plugin, ReviewState.APPROVED, reviewer, reason, "plugin.candidate_rejected")
@@ -95,17 +110,47 @@ def _decide(plugin: Plugin, state: ReviewState, reviewer: User, reason: str, act
 
 @transaction.atomic
 def change_visibility(*, plugin: Plugin, visibility: str, changed_by: User) -> Plugin:
-    before = plugin.visibility
-    plugin.visibility = Visibility(visibility)
-    plugin.save(update_fields=["visibility", "updated_at"])
+    """Narrowing applies at once. Widening a published plugin's reach is a publication: the
+    plugin goes back to the review queue (its published version as the candidate, unless a
+    newer one is already waiting) and the wider visibility applies once approved."""
+    plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
+    wanted = Visibility(visibility)
+    before = Visibility(plugin.visibility)
+    if plugin.is_published and _REACH[wanted] > _REACH[before]:
+        if plugin.requested_visibility == wanted:
+            return plugin
+        plugin.requested_visibility = wanted
+        plugin.candidate_version = plugin.candidate_version or plugin.published_version
+        plugin.review_state = ReviewState.PENDING
+        plugin.save(
+            update_fields=[
+                "requested_visibility",
+                "candidate_version",
+                "review_state",
+                "updated_at",
+            ]
+        )
+        record_event(
+            organization=plugin.organization,
+            action="plugin.visibility_requested",
+            actor=changed_by,
+            target=plugin.name,
+            before=before.value,
+            requested=wanted.value,
+        )
+        return plugin
+    changed = before != wanted or plugin.requested_visibility
+    plugin.visibility = wanted
+    plugin.requested_visibility = ""
+    plugin.save(update_fields=["visibility", "requested_visibility", "updated_at"])
     transaction.on_commit(forget_catalog_caches)
-    if before != plugin.visibility:
+    if changed:
         record_event(
             organization=plugin.organization,
             action="plugin.visibility_changed",
             actor=changed_by,
             target=plugin.name,
-            before=before,
-            after=plugin.visibility,
+            before=before.value,
+            after=wanted.value,
         )
     return plugin

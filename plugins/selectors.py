@@ -1,6 +1,8 @@
 """Reads about plugins. Tenant visibility rules live here and nowhere else:
 
-- the storefront lists public, approved plugins with a published version;
+- the storefront lists public plugins with a published version (approved, or approved with a
+  newer candidate in review: the published version stays up meanwhile), showing and searching
+  the reviewed listing (`listed_*`), never a newer unreviewed version's text;
 - an unlisted approved plugin is reachable only through its unguessable public link, never
   listed and never by its integer id;
 - everything else is visible only to its publisher organization.
@@ -20,6 +22,7 @@ from django.http import Http404
 
 from accounts.models import Organization
 from plugins.models import (
+    PUBLISHED_STATES,
     Plugin,
     PluginVersion,
     ReviewState,
@@ -27,7 +30,7 @@ from plugins.models import (
     Visibility,
 )
 
-_PUBLISHED = Q(review_state=ReviewState.APPROVED, published_version__isnull=False)
+_PUBLISHED = Q(review_state__in=PUBLISHED_STATES, published_version__isnull=False)
 _LISTED = Q(_PUBLISHED, visibility=Visibility.PUBLIC)
 MAX_QUERY_CHARS = 100
 _MAX_TERMS = 8
@@ -40,34 +43,45 @@ def search_terms(query: str) -> list[str]:
     return _WORD.findall((query or "")[:MAX_QUERY_CHARS].lower())[:_MAX_TERMS]
 
 
+def _substring_match(terms: list[str], *, listed: bool) -> tuple[Q, Case]:
+    """Every word as a substring of the name, name_for_model or description: the reviewed
+    listing, or the publisher's working copy. With a rank: a name match first."""
+    name, description = ("listed_name", "listed_description") if listed else ("name", "description")
+    match = Q()
+    for term in terms:
+        match &= (
+            Q(**{f"{name}__icontains": term})
+            | Q(name_for_model__icontains=term)
+            | Q(**{f"{description}__icontains": term})
+        )
+    rank = Case(
+        When(**{f"{name}__icontains": terms[0]}, then=Value(1.0)),
+        When(name_for_model__icontains=terms[0], then=Value(0.4)),
+        default=Value(0.2),
+        output_field=FloatField(),
+    )
+    return match, rank
+
+
+def _listing_match(terms: list[str]) -> tuple[Q, object]:
+    """The reviewed listing matching every word (the last one as a prefix, for
+    search-as-you-type), and its rank. On PostgreSQL: the weighted `search_vector` (listed name
+    over name_for_model over listed description, GIN-indexed); elsewhere, substrings."""
+    if connection.vendor != "postgresql":
+        return _substring_match(terms, listed=True)
+    text = " & ".join([*terms[:-1], f"{terms[-1]}:*"])
+    tsquery = SearchQuery(text, search_type="raw", config="english")
+    return Q(search_vector=tsquery), SearchRank(F("search_vector"), tsquery)
+
+
 def search(queryset: QuerySet[Plugin], query: str) -> QuerySet[Plugin]:
-    """Plugins matching every word of `query` (the last one as a prefix, for search-as-you-type),
-    annotated with `rank`: name matches above name_for_model above the human description.
+    """Listed plugins matching `query`, annotated with `rank` (see _listing_match).
     description_for_model is never searched."""
     terms = search_terms(query)
     if not terms:
         return queryset
-    if connection.vendor == "postgresql":
-        text = " & ".join([*terms[:-1], f"{terms[-1]}:*"])
-        tsquery = SearchQuery(text, search_type="raw", config="english")
-        return queryset.filter(search_vector=tsquery).annotate(
-            rank=SearchRank(F("search_vector"), tsquery)
-        )
-    # Portable fallback (SQLite): every word as a substring of a searched column.
-    for term in terms:
-        queryset = queryset.filter(
-            Q(name__icontains=term)
-            | Q(name_for_model__icontains=term)
-            | Q(description__icontains=term)
-        )
-    return queryset.annotate(
-        rank=Case(
-            When(name__icontains=terms[0], then=Value(1.0)),
-            When(name_for_model__icontains=terms[0], then=Value(0.4)),
-            default=Value(0.2),
-            output_field=FloatField(),
-        )
-    )
+    match, rank = _listing_match(terms)
+    return queryset.filter(match).annotate(rank=rank)
 
 
 def _ordered(queryset: QuerySet[Plugin], query: str, *default: str) -> QuerySet[Plugin]:
@@ -156,9 +170,24 @@ def published_plugin_or_404(*, public_id: str, with_logo: bool = False) -> Plugi
 
 def plugins_visible_to(*, organization: Organization, query: str = "") -> QuerySet[Plugin]:
     """Published public plugins plus all of the organization's own."""
-    visible = Plugin.objects.filter(_LISTED | Q(organization=organization))
+    own = Q(organization=organization)
+    listed = _LISTED & ~own
+    terms = search_terms(query)
+    visible = Plugin.objects.all()
+    if terms:
+        own_match, own_rank = _substring_match(terms, listed=False)  # a few rows: no index
+        listed_match, listed_rank = _listing_match(terms)
+        own &= own_match
+        listed &= listed_match
+        visible = visible.annotate(
+            rank=Case(
+                When(organization=organization, then=own_rank),
+                default=listed_rank,
+                output_field=FloatField(),
+            )
+        )
     return _ordered(
-        search(visible, query)
+        visible.filter(own | listed)
         .select_related("organization", "published_version")
         .defer("search_vector", *_LARGE_VERSION_FIELDS),
         query,

@@ -1,8 +1,11 @@
 """Celery tasks: thin wrappers that load by id and call the ingest services.
 
 validate_plugin_version is idempotent (a finished run is left alone), acks late (a killed
-worker's message is redelivered), retries transient network failures with backoff, and is
-time-limited. reap_stale_validation_runs rescues runs whose worker died.
+worker's message is redelivered), and is time-limited. When the run asks to come back later
+(a transient failure its budget can afford to retry, or its organization's turn hasn't come:
+see plugins.ingest.run.RunLater), the task re-sends itself with that countdown; the run's own
+budget, not a retry count, bounds how long that goes on. reap_stale_validation_runs rescues runs
+whose worker died.
 """
 
 from __future__ import annotations
@@ -13,31 +16,26 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from plugins.ingest import maintenance
-from plugins.ingest.fetch import TransientFetchFailure
 from plugins.ingest.queue import VALIDATE_TASK
-from plugins.ingest.run import execute_run, mark_run_error
+from plugins.ingest.run import RunLater, execute_run, mark_run_error
 
 logger = logging.getLogger(__name__)
-
-MAX_RETRIES = 3
 
 
 @shared_task(
     name=VALIDATE_TASK,
     bind=True,
     acks_late=True,
-    max_retries=MAX_RETRIES,
+    max_retries=None,
     soft_time_limit=120,
     time_limit=150,
 )
 def validate_plugin_version(self, run_id: int) -> None:
-    final_attempt = self.request.retries >= MAX_RETRIES
     try:
-        execute_run(run_id, final_attempt=final_attempt)
-    except TransientFetchFailure as failure:
-        countdown = 5 * 2**self.request.retries
-        logger.info("validation run %s: transient failure, retrying in %ss", run_id, countdown)
-        raise self.retry(countdown=countdown, exc=failure) from None
+        execute_run(run_id, final_attempt=False)
+    except RunLater as later:
+        logger.info("validation run %s: %s (again in %ss)", run_id, later.reason, later.seconds)
+        raise self.retry(countdown=later.seconds) from None
     except SoftTimeLimitExceeded:
         mark_run_error(run_id, "Validation took too long and was stopped.")
     except Exception:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
-from plugins import registration, review, selectors
+from plugins import registration, review, selectors, throttling
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.ingest.links import SERVED_LOGO_TYPES
 from plugins.models import Plugin, PluginVersion, RunStage, ValidationRun
@@ -81,7 +81,10 @@ def plugin_register(request):
     form = RegisterPluginForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
+            throttling.charge_validation_request(actor=request.actor)
             submission = _submit(request, form.cleaned_data)
+        except throttling.SubmissionThrottled as exc:
+            return throttled_page(request, exc)
         except ValidationError as exc:
             form.add_error(None, exc.messages[0] if exc.messages else "Invalid submission.")
         else:
@@ -94,6 +97,17 @@ def plugin_register(request):
                 "validation-run", org_slug=request.organization.slug, run_id=submission.run.pk
             )
     return render(request, "plugins/register.html", {"form": form})
+
+
+def throttled_page(request, exc: throttling.SubmissionThrottled) -> HttpResponse:
+    response = render(
+        request,
+        "errors/429.html",
+        {"message": exc.message, "retry_after": exc.retry_after},
+        status=429,
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _submit(request, data) -> registration.Submission:
@@ -172,14 +186,37 @@ def plugin_submit_review(request, plugin_id: int, version_id: int):
 
 @organization_view(min_role=Role.DEVELOPER)
 @require_POST
+def plugin_revalidate(request, plugin_id: int):
+    """Fetch a URL-registered plugin's live documents again and validate them."""
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    try:
+        throttling.charge_validation_request(actor=request.actor)
+        submission = registration.revalidate_plugin(plugin=plugin, submitted_by=request.user)
+    except throttling.SubmissionThrottled as exc:
+        return throttled_page(request, exc)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
+    return redirect("validation-run", org_slug=request.organization.slug, run_id=submission.run.pk)
+
+
+@organization_view(min_role=Role.DEVELOPER)
+@require_POST
 def plugin_visibility(request, plugin_id: int):
     plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
     form = VisibilityForm(request.POST)
     if form.is_valid():
-        review.change_visibility(
+        plugin = review.change_visibility(
             plugin=plugin, visibility=form.cleaned_data["visibility"], changed_by=request.user
         )
-        messages.success(request, "Visibility updated.")
+        if plugin.requested_visibility:
+            messages.info(
+                request,
+                f"Making the plugin {plugin.get_requested_visibility_display().lower()} is a "
+                "publication: it applies once an operator approves it.",
+            )
+        else:
+            messages.success(request, "Visibility updated.")
     return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
 
 

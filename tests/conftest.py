@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import random
+import socket
+
 import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from django.core.cache import cache
+from django.db import connections
 
 from accounts.models import CredentialKind, Role
 from accounts.services import create_organization, create_user, issue_credential
+from marketplace.celery import app as celery_app
+from tests.credentials.world import make_world  # noqa: F401 - an OAuth plugin and its provider
+from tests.outbound.conftest import serve  # noqa: F401 - loopback HTTP servers
+from tests.support.loopback import TEST_PORTS
+from tests.support.plugin_server import PluginServer
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +107,50 @@ def charlie_api(globex, charlie, api_as):
 @pytest.fixture
 def plugin_server():
     """A real plugin web server on loopback (tests.support.plugin_server)."""
-    from tests.support.plugin_server import PluginServer
-
     with PluginServer() as server:
         yield server
+
+
+@pytest.fixture
+def two_slot_worker():
+    """A real Celery worker with two slots (as `make run` has), consuming from Redis. Each
+    task closes its thread's database connection, so none outlives the test."""
+    celery_app.control.purge()
+    task_postrun.connect(_close_thread_connection)
+    with start_worker(
+        celery_app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        shutdown_timeout=30,
+    ) as running:
+        yield running
+    task_postrun.disconnect(_close_thread_connection)
+    celery_app.control.purge()
+
+
+def _close_thread_connection(**kwargs):
+    connections.close_all()
+
+
+@pytest.fixture
+def trickling():
+    """A plugin server for hostile hosts: `trickling.trickle(path)` drips a document."""
+    with PluginServer() as server:
+        yield server
+
+
+@pytest.fixture
+def dead_port():
+    """A loopback port that refuses connections (bound, never listening)."""
+    for port in random.sample(TEST_PORTS, len(TEST_PORTS)):
+        probe = socket.socket()
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            probe.close()
+            continue
+        with probe:
+            yield port
+        return
+    raise RuntimeError("no free port in 8100-8199")

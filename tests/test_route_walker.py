@@ -27,6 +27,8 @@ from django.utils.regex_helper import normalize
 
 from accounts.models import CredentialKind, Role
 from accounts.services import invite_member, issue_credential
+from plugins.credentials.webhooks import create_webhook
+from plugins.installations.models import Installation
 from plugins.models import Plugin, PluginVersion, ValidationRun
 
 # Not tenant-scoped, and checked elsewhere: the admin (staff only), allauth (login, signup…).
@@ -48,6 +50,9 @@ PUBLIC_ROUTES = {
     "dashboard": "redirects to one of the user's own organizations",
     "switch-organization": "redirects to one of the user's organizations, 404 otherwise",
     "organization-create": "creates a new organization owned by the user",
+    "oauth-start": "a connect link: the flow it names is bound to one user (others: 404)",
+    "oauth-callback": "the provider's redirect: the state names the flow and its user; "
+    "a state of another user is refused (tests/credentials/test_oauth_flow.py)",
 }
 
 # The walker must find at least this many tenant-scoped routes, so that a broken walk (or a
@@ -197,6 +202,12 @@ def acme_objects(acme, alice, bob) -> dict[str, Any]:
     objects["version_id"] = version
     objects["run_id"] = ValidationRun.objects.create(organization=acme, version=version)
     objects["public_id"] = plugin.public_id  # the storefront link of an unpublished plugin
+    objects["installation_id"] = Installation.objects.create(
+        organization=acme, plugin=plugin, version=version, installed_by=alice
+    )
+    objects["webhook_id"], _ = create_webhook(
+        organization=acme, url="https://hooks.example.com/acme", created_by=alice
+    )
     return objects
 
 

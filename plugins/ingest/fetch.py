@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from plugins.ingest.budget import BUDGET_EXHAUSTED, metered
 from plugins.outbound import (
+    DOCUMENT_CONTENT_TYPES,
     DOCUMENT_TIMEOUT,
     FetchError,
     FetchResult,
+    document_media_type,
     fetch,
     same_site_redirects_only,
 )
@@ -23,31 +26,19 @@ from plugins.validation.identity import parse_manifest
 from plugins.validation.normalize import manifest_api_url
 from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
 
-DOCUMENT_TYPES = (
-    "application/json",
-    "application/yaml",
-    "application/x-yaml",
-    "text/yaml",
-    "text/x-yaml",
-    "text/plain",
-    "application/octet-stream",
-    "text/html",
-    "application/vnd.oai.openapi",
-    "application/vnd.oai.openapi+json",
-    "application/openapi+json",
-    "application/problem+json",
-    "",
-)
 MAX_BUNDLED_REFS = 10
 REF_TIMEOUT = 5.0
 
 
 class TransientFetchFailure(Exception):
-    """A network failure worth retrying (timeout, refused connection, 5xx)."""
+    """A network failure worth retrying (timeout, refused connection, 5xx). `host` and
+    `timed_out` let the run decide whether a retry is worth it (see plugins.ingest.budget)."""
 
-    def __init__(self, finding: Finding):
+    def __init__(self, finding: Finding, *, host: str | None = None, timed_out: bool = False):
         super().__init__(finding.message)
         self.finding = finding
+        self.host = host
+        self.timed_out = timed_out
 
 
 @dataclass
@@ -72,6 +63,26 @@ def _on_plugin_domain(url: str, origin: str) -> bool:
     return on_root_domain(host_of(url), root_domain(origin))
 
 
+_HINTS = {
+    "unexpected_content_type": "Serve the document as application/json or application/yaml "
+    "(text/plain works too); the type named above is not a document type.",
+    "timeout": "The server answered too slowly or not at all; it must send the whole document "
+    "within a few seconds.",
+    BUDGET_EXHAUSTED: "Earlier requests of this run were too slow; make the server answer "
+    "quickly, then submit again.",
+    "dns_failed": "The host name does not resolve; check it for typos.",
+    "connect_failed": "Nothing answered at that address; check that the server is up and "
+    "reachable from the internet.",
+    "too_large": "The document is larger than the marketplace accepts; remove unused parts.",
+    "too_many_redirects": "Link to the document itself rather than through redirects.",
+    "redirect_not_allowed": "The server redirected to another site; link to the document on "
+    "the plugin's own domain.",
+    "address_blocked": "Use a public address; private and local networks can't be reached.",
+    "https_required": "Serve the document over HTTPS.",
+}
+_DEFAULT_HINT = "Check that the URL is public, served over HTTPS and answers quickly."
+
+
 def _failure(document: str, what: str, exc: FetchError) -> Finding:
     code = exc.code.removeprefix("outbound.")
     return Finding(
@@ -80,7 +91,7 @@ def _failure(document: str, what: str, exc: FetchError) -> Finding:
         document=document,
         pointer="",
         message=f"Fetching the {what}: {exc.message}",
-        hint="Check that the URL is public, served over HTTPS and answers quickly.",
+        hint=_HINTS.get(code, _DEFAULT_HINT),
     )
 
 
@@ -102,23 +113,26 @@ def _get(
     what: str,
     max_bytes: int,
     redirect_policy: Callable[[str, str], bool] | None = None,
-    timeout: float = DOCUMENT_TIMEOUT,
+    timeout: float | None = None,
 ) -> tuple[FetchResult | None, Finding | None]:
     try:
-        result = fetch(
-            url,
-            max_bytes=max_bytes,
-            timeout=timeout,
-            redirect_policy=redirect_policy,
-            accept_content_types=DOCUMENT_TYPES,
-        )
+        with metered(DOCUMENT_TIMEOUT if timeout is None else timeout) as allowed:
+            result = fetch(
+                url,
+                max_bytes=max_bytes,
+                timeout=allowed,
+                redirect_policy=redirect_policy,
+                accept_content_types=DOCUMENT_CONTENT_TYPES,
+            )
     except FetchError as exc:
         finding = _failure(document, what, exc)
         if exc.transient:
-            raise TransientFetchFailure(finding) from None
+            raise TransientFetchFailure(
+                finding, host=host_of(url), timed_out=exc.code == "outbound.timeout"
+            ) from None
         return None, finding
     if result.status >= 500 or result.status == 429:
-        raise TransientFetchFailure(_status_finding(document, what, result))
+        raise TransientFetchFailure(_status_finding(document, what, result), host=host_of(url))
     if result.status != 200:
         return None, _status_finding(document, what, result)
     return result, None
@@ -138,7 +152,7 @@ def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) 
     if problem:
         out.findings.append(problem)
         return out
-    out.manifest, out.manifest_content_type = result.content, result.content_type
+    out.manifest, out.manifest_content_type = result.content, _arrived_as(result)
     out.origin = host_of(result.final_url) or host
     manifest = parse_manifest(result.content)
     if manifest is None:
@@ -186,11 +200,17 @@ def _fetch_spec(
     manifest = parse_manifest(result.content) if out.manifest is None else None
     if manifest is not None:
         # The URL given as an OpenAPI document was a manifest after all.
-        out.manifest, out.manifest_content_type = result.content, result.content_type
+        out.manifest, out.manifest_content_type = result.content, _arrived_as(result)
         out.manifest_url = result.final_url
         return _follow_api_url(out, manifest, result.final_url, on_stage)
-    out.openapi, out.openapi_content_type = result.content, result.content_type
+    out.openapi, out.openapi_content_type = result.content, _arrived_as(result)
     return out
+
+
+def _arrived_as(result: FetchResult) -> str:
+    """The document's media type as stored on the version: the header's where it names a
+    format, the sniffed format where it is vague (text/plain, octet-stream, none)."""
+    return document_media_type(result.content_type, result.content)
 
 
 def fetch_bundled_refs(urls: tuple[str, ...], origin: str) -> tuple[dict[str, str], list[Finding]]:

@@ -11,12 +11,14 @@ publisher's host, and an SVG, which can carry script, is never served at all.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from plugins.ingest.budget import metered
 from plugins.outbound import FetchError, fetch
 from plugins.validation import Finding, Severity
 
@@ -76,8 +78,9 @@ def check_links(plugin: dict, *, budget: float = LINK_BUDGET) -> LinkReport:
         if url
     ]
     partial = [LinkReport() for _ in checks]
+    # Each check runs in a copy of this context: the run's budget (ingest.budget) goes along.
     futures = [
-        _checker_threads().submit(check, url, where, part, deadline)
+        _checker_threads().submit(contextvars.copy_context().run, check, url, where, part, deadline)
         for (check, url), part in zip(checks, partial, strict=True)
     ]
     for future in futures:
@@ -127,12 +130,10 @@ def _warn(
 def _check_logo(url: str, where: _Where, report: LinkReport, deadline: float) -> None:
     hint = "Serve a PNG or JPEG of at most 1 MiB over HTTPS; 512x512 is suggested."
     try:
-        result = fetch(
-            url,
-            max_bytes=LOGO_MAX_BYTES,
-            timeout=_timeout(deadline),
-            accept_content_types=IMAGE_TYPES,
-        )
+        with metered(_timeout(deadline)) as timeout:
+            result = fetch(
+                url, max_bytes=LOGO_MAX_BYTES, timeout=timeout, accept_content_types=IMAGE_TYPES
+            )
     except FetchError as exc:
         code = f"links.logo.{exc.code.removeprefix('outbound.')}"
         _warn(report, where, where.logo, code, f"The logo could not be loaded: {exc.message}", hint)
@@ -165,7 +166,8 @@ def _check_logo(url: str, where: _Where, report: LinkReport, deadline: float) ->
 
 def _check_page(url: str, where: _Where, report: LinkReport, deadline: float) -> None:
     try:
-        result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=_timeout(deadline))
+        with metered(_timeout(deadline)) as timeout:
+            result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=timeout)
     except FetchError as exc:
         if exc.code == "outbound.too_large":
             return  # it answered; we only probe

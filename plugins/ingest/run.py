@@ -4,6 +4,13 @@ The Celery task calls `execute_run(run_id)`; everything it learns lands on the r
 stage, timings, findings) and, once, on the version (content, normalised form, diff). A run is
 claimed atomically so a redelivered task never runs twice alongside itself, and a version is
 frozen once validated.
+
+Fairness: a run is claimed only while its organization has fewer than
+settings.VALIDATION_MAX_RUNS_PER_ORGANIZATION runs in a worker; otherwise it stays queued, says
+why, and `RunLater` asks the task to come back. Every network call draws on the run's budget
+(plugins.ingest.budget), which also decides whether a transient failure is retried. Documents
+are parsed only here, in the worker, and never inside a transaction: identifying which plugin
+an upload or a fetched document belongs to happens before the short transaction that records it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Organization
+from plugins.ingest import budget as run_budget
 from plugins.ingest.fetch import (
     FetchedDocuments,
     TransientFetchFailure,
@@ -41,6 +50,21 @@ from plugins.versions import content_sha256, find_plugin, next_version_number
 
 logger = logging.getLogger(__name__)
 
+# How long a run waiting for its organization's turn stays away before asking again, per run of
+# the organization queued ahead of it (so a publisher's backlog keeps its order), and at most.
+WAIT_STEP_SECONDS = 3
+MAX_WAIT_SECONDS = 30
+
+
+class RunLater(Exception):
+    """The run is back in the queue: ask again in `seconds` (a retry after a transient failure,
+    or the organization's turn hasn't come)."""
+
+    def __init__(self, seconds: float, reason: str):
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+
 
 class RunContext:
     """Tracks stage changes and timings of one run, writing them through as they happen."""
@@ -65,7 +89,8 @@ class RunContext:
 
 
 def claim_run(run_id: int) -> ValidationRun | None:
-    """Mark the run running and return it; None when it is finished or someone else runs it."""
+    """Mark the run running and return it; None when it is finished or someone else runs it.
+    Raises RunLater when its organization already has its share of runs in the workers."""
     stale_before = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
     with transaction.atomic():
         run = (
@@ -78,30 +103,66 @@ def claim_run(run_id: int) -> ValidationRun | None:
             return None
         if run.status == RunStatus.RUNNING and run.heartbeat_at and run.heartbeat_at > stale_before:
             return None  # a live worker has it
+        # One organization's claims are decided one at a time, so two workers can't both take
+        # its last free place.
+        Organization.objects.select_for_update().filter(pk=run.organization_id).first()
         now = timezone.now()
-        run.status = RunStatus.RUNNING
-        run.attempts += 1
-        run.started_at = run.started_at or now
-        run.heartbeat_at = now
-        run.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
-        return run
+        wait = _wait_for_turn(run, stale_before)
+        if wait is None:
+            run.status = RunStatus.RUNNING
+            run.attempts += 1
+            run.started_at = run.started_at or now
+            run.heartbeat_at = now
+            run.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
+            return run
+        reason = "Waiting for your organization's other validations to finish."
+        # The heartbeat says someone is looking after it, so the reaper doesn't re-send it.
+        ValidationRun.objects.filter(pk=run.pk).update(summary=reason, heartbeat_at=now)
+    raise RunLater(wait, reason)
+
+
+def _wait_for_turn(run: ValidationRun, stale_before) -> float | None:
+    """None when the organization has a free place, else how long to wait before asking again."""
+    mine = ValidationRun.objects.filter(organization_id=run.organization_id)
+    running = mine.filter(status=RunStatus.RUNNING, heartbeat_at__gt=stale_before).count()
+    if running < settings.VALIDATION_MAX_RUNS_PER_ORGANIZATION:
+        return None
+    ahead = mine.filter(status=RunStatus.QUEUED, created_at__lt=run.created_at).count()
+    return min(WAIT_STEP_SECONDS * (ahead + 1), MAX_WAIT_SECONDS)
 
 
 def execute_run(run_id: int, *, final_attempt: bool = True) -> ValidationRun | None:
-    """Run every stage. Raises TransientFetchFailure (run left queued) when a retry may help."""
+    """Run every stage. With `final_attempt` False, a transient fetch failure that the run's
+    budget can still afford to retry puts the run back in the queue and raises RunLater."""
     run = claim_run(run_id)
     if run is None:
         return None
+    budget = run_budget.RunBudget.for_run(run)
+    try:
+        with run_budget.active(budget):
+            return _execute(run, budget, final_attempt=final_attempt)
+    finally:
+        ValidationRun.objects.filter(pk=run.pk).update(
+            network_seconds=(run.network_seconds or 0.0) + budget.spent,
+            timed_out_hosts=budget.timed_out_hosts,
+        )
+
+
+def _execute(run: ValidationRun, budget, *, final_attempt: bool) -> ValidationRun:
     context = RunContext(run)
     version = run.version
     try:
         fetched = _fetch_stage(run, version, context)
     except TransientFetchFailure as failure:
-        if not final_attempt:
-            ValidationRun.objects.filter(pk=run.pk).update(
-                status=RunStatus.QUEUED, summary="Retrying: " + failure.finding.message[:280]
-            )
-            raise
+        if failure.timed_out:
+            budget.note_timeout(failure.host)
+        delay = None if final_attempt else run_budget.retry_delay(run.attempts)
+        if delay is not None and budget.allows_retry(
+            host=failure.host, timed_out=failure.timed_out, delay=delay
+        ):
+            summary = "Retrying: " + failure.finding.message[:280]
+            ValidationRun.objects.filter(pk=run.pk).update(status=RunStatus.QUEUED, summary=summary)
+            raise RunLater(delay, summary) from failure
         fetched = FetchedDocuments(findings=[failure.finding])
     if run.trigger == RunTrigger.REVALIDATION:
         return _finish_revalidation(run, version, fetched, context)
@@ -118,9 +179,18 @@ def execute_run(run_id: int, *, final_attempt: bool = True) -> ValidationRun | N
 
 
 def _fetch_stage(run, version, context) -> FetchedDocuments | None:
-    needs_fetch = version.source_kind != SourceKind.UPLOAD and (
-        not version.content_sha256 or run.trigger == RunTrigger.REVALIDATION
-    )
+    if version.source_kind == SourceKind.UPLOAD:
+        if version.content_sha256:
+            return None
+        # A new upload: its documents are attached (and its plugin identified) like fetched ones.
+        return FetchedDocuments(
+            manifest=_bytes(version.raw_manifest),
+            manifest_content_type=version.manifest_content_type,
+            openapi=_bytes(version.raw_openapi),
+            openapi_content_type=version.openapi_content_type,
+            origin=version.origin,
+        )
+    needs_fetch = not version.content_sha256 or run.trigger == RunTrigger.REVALIDATION
     if not needs_fetch:
         return None
     if version.source_kind == SourceKind.MANIFEST_URL:
@@ -128,15 +198,24 @@ def _fetch_stage(run, version, context) -> FetchedDocuments | None:
     return fetch_from_openapi_url(version.openapi_url, context.stage)
 
 
-@transaction.atomic
+def _bytes(value) -> bytes | None:
+    return bytes(value) if value is not None else None
+
+
 def _attach_content(
     run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments
 ) -> tuple[PluginVersion, ValidationRun]:
-    """Give a URL-registered version its fetched content, merging with what already exists:
-    a known name_for_model + origin is that plugin, and identical content is the existing
-    version. A provisional plugin left without versions by the merge is removed."""
-    provisional = version.plugin
+    """Give a new version its content, merging with what already exists: a known
+    name_for_model + origin is that plugin, and identical content is the existing version. A
+    provisional plugin left without versions by the merge is removed. The documents are
+    parsed first, outside the transaction that records the result (and locks the plugin)."""
     identity = identify_documents(manifest=fetched.manifest, openapi=fetched.openapi)
+    return _record_content(run, version, fetched, identity)
+
+
+@transaction.atomic
+def _record_content(run, version, fetched: FetchedDocuments, identity):
+    provisional = version.plugin
     plugin = (
         find_plugin(
             organization=version.organization,

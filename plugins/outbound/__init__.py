@@ -6,7 +6,8 @@
 
 Modules: `urls` (URL vetting, `precheck_url`), `addresses` (deny list), `private_destinations`,
 `transport` (resolve once, vet, connect to that IP; holds the `resolve` test seam),
-`redirects` (hop rules), `decoding` (capped decompression), `client` (`fetch`).
+`redirects` (hop rules), `decoding` (capped decompression), `client` (`fetch`),
+`oauth` (`OAuthSession`: authlib's transport, redirects never followed).
 """
 
 from plugins.outbound.addresses import is_blocked_address
@@ -17,8 +18,13 @@ from plugins.outbound.client import (
     FetchResult,
     fetch,
 )
-from plugins.outbound.content_types import DOCUMENT_CONTENT_TYPES, LOGO_CONTENT_TYPES
+from plugins.outbound.content_types import (
+    DOCUMENT_CONTENT_TYPES,
+    LOGO_CONTENT_TYPES,
+    document_media_type,
+)
 from plugins.outbound.errors import FetchError
+from plugins.outbound.oauth import OAuthResponse, OAuthSession
 from plugins.outbound.redirects import same_site_redirects_only
 from plugins.outbound.urls import CheckedURL, precheck, precheck_url
 
@@ -31,6 +37,9 @@ __all__ = [
     "CheckedURL",
     "FetchError",
     "FetchResult",
+    "OAuthResponse",
+    "OAuthSession",
+    "document_media_type",
     "fetch",
     "is_blocked_address",
     "precheck",

@@ -203,16 +203,16 @@ def _read(
     accept_content_types: Collection[str] | None,
 ) -> bytes:
     """The decoded body of the response that ends the chain, after the pre-read checks."""
+    arrived = media_type(response.headers.get("content-type"))
     if (
         accept_content_types is not None
         and 200 <= response.status_code < 300
-        and not is_acceptable(
-            media_type(response.headers.get("content-type")), accept_content_types
-        )
+        and not is_acceptable(arrived, accept_content_types)
     ):
         raise FetchError(
             errors.UNEXPECTED_CONTENT_TYPE,
-            "The server sent a different kind of content than expected.",
+            f"The server sent {arrived[:100] or 'content without a Content-Type'}, "
+            "a different kind of content than expected.",
         )
     if hop.method == "HEAD":
         return b""

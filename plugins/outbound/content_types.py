@@ -5,18 +5,26 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-# Plugin servers often send JSON or YAML as text/plain or application/octet-stream: documents
-# accept those and leave HTML detection to the parser.
+# The one rule for what may arrive as a JSON or YAML document (a manifest, an OpenAPI document,
+# a bundled $ref). Plugin servers send them under many names (text/json, text/yaml, text/plain,
+# application/x-yaml, application/octet-stream, none at all): the JSON and YAML families and
+# anything textual are read; where the header is vague, `document_media_type` sniffs the body.
 DOCUMENT_CONTENT_TYPES = frozenset(
     {
         "application/json",
         "application/*+json",
+        "application/x-json",
         "application/yaml",
         "application/x-yaml",
         "application/*+yaml",
+        "application/vnd.oai.openapi",
         "application/octet-stream",
         "text/*",
     }
+)
+# Headers that say nothing about which document format the body is in.
+VAGUE_DOCUMENT_TYPES = frozenset(
+    {"", "application/octet-stream", "text/plain", "binary/octet-stream"}
 )
 
 # SVG is an image but also a script carrier: callers must sanitise it before serving it.
@@ -55,3 +63,30 @@ def is_acceptable(media: str, patterns: Collection[str]) -> bool:
         if pattern_subtype.startswith("*+") and subtype.endswith(pattern_subtype[1:]):
             return True
     return False
+
+
+def document_media_type(declared: str, content: bytes) -> str:
+    """What a document that arrived as `declared` really is: the declared media type when it
+    names a format, else the format sniffed from the body: application/json, application/yaml,
+    text/html, or application/octet-stream for bytes that aren't text."""
+    declared = media_type(declared)
+    if declared not in VAGUE_DOCUMENT_TYPES:
+        return declared
+    return sniff_document(content)
+
+
+def sniff_document(content: bytes) -> str:
+    head = content[:2048]
+    if b"\x00" in head:
+        return "application/octet-stream"
+    try:
+        text = head.decode("utf-8", errors="strict").lstrip("\ufeff \t\r\n")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the 2 KiB mark
+            return "application/octet-stream"
+        text = head[: exc.start].decode("utf-8").lstrip("\ufeff \t\r\n")
+    if text[:1] in ("{", "["):
+        return "application/json"
+    if text[:1] == "<":
+        return "text/html"
+    return "application/yaml"

@@ -7,7 +7,8 @@ class FetchError(Exception):
     """A fetch that did not produce an HTTP response the caller can use.
 
     `code` is a stable machine-readable string (``outbound.*``); `message` is safe to show to the
-    user who supplied the URL: it never contains response bodies, header values or resolved
+    user who supplied the URL: it never contains response bodies, header values (except the
+    parsed media type of a refused Content-Type, a bare `type/subtype` token pair) or resolved
     internal addresses. `transient` is True when retrying later may succeed (timeouts, refused
     connections, temporary DNS failures), so background jobs know whether to retry.
 

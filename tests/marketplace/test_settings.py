@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+KEYS = "k1:" + base64.b64encode(b"k" * 32).decode()
 
 
 def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
@@ -25,6 +27,7 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
             "PORT",
             "ENVIRONMENT",
             "TESTING",
+            "MARKETPLACE_ENCRYPTION_KEYS",
         }
     }
     clean.update({"DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
@@ -73,7 +76,9 @@ def test_it_requires_a_secret_key_in_production(tmp_path):
 
 
 def test_it_is_safe_by_default_in_production(tmp_path):
-    result = load_settings(tmp_path, ENVIRONMENT="production", SECRET_KEY="x" * 50)
+    result = load_settings(
+        tmp_path, ENVIRONMENT="production", SECRET_KEY="x" * 50, MARKETPLACE_ENCRYPTION_KEYS=KEYS
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "False True"
 
@@ -108,6 +113,7 @@ def test_production_settings_pass_djangos_deployment_checks(tmp_path):
             "ENVIRONMENT": "production",
             "SECRET_KEY": "k" * 20 + "-production-test-key-0123456789",
             "ALLOWED_HOSTS": "marketplace.example.com",
+            "MARKETPLACE_ENCRYPTION_KEYS": KEYS,
         }
     )
     result = subprocess.run(
@@ -170,6 +176,30 @@ def test_it_refuses_a_pool_minimum_above_its_maximum(tmp_path):
     result = database_settings(tmp_path, DB_POOL_MIN_SIZE="9", DB_POOL_MAX_SIZE="8")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith("configuration error: DB_POOL_MIN")
+
+
+def test_it_requires_encryption_keys_in_production(tmp_path):
+    result = load_settings(tmp_path, ENVIRONMENT="production", SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "configuration error: MARKETPLACE_ENCRYPTION_KEYS is required when ENVIRONMENT=production"
+    )
+
+
+def test_it_refuses_a_malformed_key_ring_without_echoing_it(tmp_path):
+    result = load_settings(tmp_path, MARKETPLACE_ENCRYPTION_KEYS="k1:c2hvcnQ=")
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "configuration error: MARKETPLACE_ENCRYPTION_KEYS key 'k1' must be 32 bytes"
+
+
+def test_it_generates_a_development_key_once_into_the_data_folder(tmp_path):
+    first = load_settings(tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "generated a development key" in first.stderr
+    key = (tmp_path / "encryption_keys").read_text()
+    assert load_settings(tmp_path).returncode == 0
+    assert (tmp_path / "encryption_keys").read_text() == key
 
 
 def read_private_destinations(tmp_path, **env) -> subprocess.CompletedProcess:

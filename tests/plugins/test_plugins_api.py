@@ -64,7 +64,11 @@ def test_it_accepts_an_upload(alice_api):
     )
 
     assert response.status_code == 202
-    assert response.json()["version"]["number"] == 1
+    body = response.json()
+    assert body["version"]["number"] is None  # numbered once the worker has read it
+    execute_run(body["validation"]["id"])
+    run = alice_api.get(f"/api/v1/validation-runs/{body['validation']['id']}/").json()
+    assert (run["status"], run["version"]["number"]) == ("passed", 1)
 
 
 def test_it_reports_a_run_with_its_findings(alice_api, acme, alice):
@@ -183,7 +187,31 @@ def test_it_pages_the_list_with_link_headers(alice_api, acme, alice):
     assert [p["name"] for p in last.json()] == ["Plugin 4"]
     assert 'rel="prev"' in last["Link"]
     assert "next" not in last["Link"]
-    assert len(alice_api.get("/api/v1/plugins/?limit=100000").json()) == 5
+    assert len(alice_api.get("/api/v1/plugins/?limit=200").json()) == 5
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=9223372036854775808",
+        "offset=null",
+        "offset=-1",
+        "offset=%2B1",
+        "offset=1.5",
+        "offset=1000001",
+        "limit=0",
+        "limit=201",
+        "limit=100000",
+        "limit=",
+    ],
+)
+def test_it_answers_400_to_a_page_parameter_out_of_bounds(alice_api, query):
+    response = alice_api.get(f"/api/v1/plugins/?{query}")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert set(error["fields"]) == {query.split("=")[0]}
 
 
 def test_a_new_openplugin_document_joins_its_plugin_whatever_its_name_spelling(acme, alice):
@@ -219,7 +247,9 @@ def test_a_new_openplugin_document_joins_its_plugin_whatever_its_name_spelling(a
         visibility="private",
         submitted_by=alice,
     )
+    execute_run(second.run.pk)
+    second.run.refresh_from_db()
 
-    assert second.plugin.pk == first.plugin.pk
-    assert second.version.number == 2
+    assert second.run.version.plugin_id == first.plugin.pk
+    assert second.run.version.number == 2
     assert Plugin.objects.get(pk=first.plugin.pk).name_for_model == "Acme_Data_Query"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from plugins.ingest.fetch import TransientFetchFailure
-from plugins.ingest.run import execute_run
+from plugins.ingest.run import RunLater, execute_run
 from plugins.models import Plugin, PluginVersion, RunStatus, ValidationState
 from plugins.registration import SubmissionRejected, register_plugin_by_url
 from tests.support.plugin_server import Response
@@ -123,7 +122,7 @@ def test_it_retries_a_server_error_then_fails_on_the_last_attempt(plugin_server,
         organization=acme, url=plugin_server.url("/"), visibility="private", submitted_by=alice
     )
 
-    with pytest.raises(TransientFetchFailure):
+    with pytest.raises(RunLater):
         execute_run(submission.run.pk, final_attempt=False)
     submission.run.refresh_from_db()
     assert submission.run.status == RunStatus.QUEUED
@@ -192,6 +191,7 @@ def test_a_url_registration_joins_the_uploaded_plugin_of_the_same_name_and_origi
         visibility="private",
         submitted_by=alice,
     )
+    execute_run(uploaded.run.pk)  # the worker reads the upload and learns its name
 
     run = register_and_validate(acme, alice, plugin_server.url("/"))
 

@@ -34,6 +34,8 @@ def publish(
         name=name,
         name_for_model=name_for_model or slug,
         description=description,
+        listed_name=name,
+        listed_description=description,
         visibility=visibility,
         review_state=ReviewState.APPROVED,
     )

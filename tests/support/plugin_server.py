@@ -58,6 +58,24 @@ class PluginServer:
         """Answer `path` with `function(handler)` (tests.support.loopback.Handler)."""
         self._httpd.routes[path] = function
 
+    def trickle(self, path: str, *, every: float = 1.0, size: int = 100_000) -> None:
+        """Answer `path` with 200 at once, then send the body one byte every `every` seconds
+        (a hostile or broken host that never quite times out on a per-read timeout)."""
+
+        def slow(handler: Handler) -> None:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(size))
+            handler.end_headers()
+            for _ in range(size):
+                if handler.stopping():
+                    return
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                handler.wait(every)
+
+        self._httpd.routes[path] = slow
+
     def __enter__(self) -> PluginServer:
         threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
+from plugins import review
 from plugins.ingest.run import execute_run
+from plugins.models import Plugin, ValidationRun
 from plugins.registration import register_plugin_by_upload, register_plugin_by_url
 from tests.support.plugin_server import PluginServer, Response
 
@@ -106,3 +110,54 @@ def upload_demo_todo(org, user, visibility="private"):
         visibility=visibility,
         submitted_by=user,
     )
+
+
+def demo_manifest(**overrides) -> bytes:
+    doc = json.loads((DEMO_DIR / "todo-manifest.json").read_text())
+    doc.update(overrides)
+    return json.dumps(doc).encode()
+
+
+def upload(org, user, *, visibility="public", **overrides):
+    """Upload the demo TODO plugin with manifest fields overridden, validated in-process."""
+    submission = register_plugin_by_upload(
+        organization=org,
+        manifest=demo_manifest(**overrides),
+        openapi=(DEMO_DIR / "todo-openapi.yaml").read_bytes(),
+        origin="todo.demo.example",
+        visibility=visibility,
+        submitted_by=user,
+    )
+    execute_run(submission.run.pk)
+    submission.version.refresh_from_db()
+    assert submission.version.validation_state == "passed"
+    return submission
+
+
+def publish(submission, operator) -> Plugin:
+    """Submit the version for review and approve it."""
+    plugin = Plugin.objects.get(pk=submission.plugin.pk)
+    review.submit_for_review(plugin=plugin, version=submission.version, submitted_by=operator)
+    return review.approve_plugin(plugin=plugin, reviewer=operator)
+
+
+def wait_for(predicate, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {seconds}s")
+
+
+def finished(run: ValidationRun) -> ValidationRun | None:
+    run.refresh_from_db()
+    return run if run.is_finished else None
+
+
+def submit(org, user, url, visibility="private"):
+    """Register by URL (queued for a worker); returns the run."""
+    return register_plugin_by_url(
+        organization=org, url=url, visibility=visibility, submitted_by=user
+    ).run

@@ -7,6 +7,8 @@ from tests.validation.helpers import (
     finding,
     manifest,
     openplugin_spec,
+    operation,
+    spec,
     validate,
     validate_openplugin,
 )
@@ -124,3 +126,74 @@ def test_it_rejects_x_plugin_auth_missing_what_its_type_needs():
     doc = openplugin_spec(**{"x-plugin-auth": {"type": "user_http"}})
     f = finding(validate_openplugin(doc), "auth.field.missing")
     assert (f.document, f.pointer) == ("openapi", "/x-plugin-auth/authorization_type")
+
+
+BEARER = {"token": {"type": "http", "scheme": "bearer"}}
+SCHEMAS = {"Todos": {"type": "array", "items": {"type": "string"}}}
+
+
+def secured_spec(schemes: dict, *, security=None, op_security=...) -> dict:
+    op = operation() if op_security is ... else operation(security=op_security)
+    doc = spec(
+        paths={"/todos": {"get": op}},
+        components={"schemas": SCHEMAS, "securitySchemes": schemes},
+    )
+    if security is not None:
+        doc["security"] = security
+    return doc
+
+
+def test_it_warns_when_auth_none_meets_a_spec_that_demands_a_bearer_token():
+    report = validate(manifest(), secured_spec(BEARER, security=[{"token": []}]))
+
+    f = finding(report, "auth.security_mismatch")
+    assert (f.severity, f.document, f.pointer) == ("warning", "manifest", "/auth/type")
+    assert "HTTP bearer token" in f.message
+    assert "1 of 1" in f.message
+    assert report.passed  # a warning: the store never checked it
+
+
+def test_it_reads_per_operation_security_over_the_top_level():
+    optional = secured_spec(BEARER, security=[{"token": []}], op_security=[])
+    either = secured_spec(BEARER, security=[{"token": []}, {}])
+    per_operation = secured_spec(BEARER, op_security=[{"token": []}])
+
+    assert "auth.security_mismatch" not in codes(validate(manifest(), optional))
+    assert "auth.security_mismatch" not in codes(validate(manifest(), either))
+    assert "auth.security_mismatch" in codes(validate(manifest(), per_operation))
+
+
+def test_it_accepts_matching_auth():
+    service = {
+        "type": "service_http",
+        "authorization_type": "bearer",
+        "verification_tokens": {"openai": "x"},
+    }
+    api_key = {"key": {"type": "apiKey", "in": "header", "name": "Authorization"}}
+
+    for schemes in (BEARER, api_key):
+        name = next(iter(schemes))
+        report = validate(manifest(auth=service), secured_spec(schemes, security=[{name: []}]))
+        assert "auth.security_mismatch" not in codes(report)
+    unsecured = validate(manifest(auth=service), spec())
+    assert "auth.security_mismatch" not in codes(unsecured)
+
+
+def test_it_warns_when_the_kinds_disagree():
+    basic = {"type": "user_http", "authorization_type": "basic"}
+    oauth_spec = secured_spec({"o": {"type": "oauth2", "flows": {}}}, security=[{"o": []}])
+
+    f = finding(validate(manifest(auth=basic), oauth_spec), "auth.security_mismatch")
+    assert "user_http" in f.message
+    assert "OAuth" in f.message
+
+
+def test_it_compares_x_plugin_auth_in_an_openplugin_spec():
+    doc = openplugin_spec(
+        security=[{"token": []}],
+        components={"schemas": SCHEMAS, "securitySchemes": BEARER},
+    )
+    doc["x-plugin-auth"] = {"type": "none"}
+
+    f = finding(validate_openplugin(doc), "auth.security_mismatch")
+    assert (f.document, f.pointer) == ("openapi", "/x-plugin-auth/type")

@@ -59,6 +59,19 @@ CASES = {
         "error",
         lambda: validate_openplugin(openplugin_spec(**{"x-plugin-auth": "none"})),
     ),
+    "auth.security_mismatch": (
+        "warning",
+        lambda: validate(
+            manifest(),
+            spec(
+                security=[{"token": []}],
+                components={
+                    "schemas": {"Todos": {"type": "array", "items": {"type": "string"}}},
+                    "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+                },
+            ),
+        ),
+    ),
     "auth.oauth.content_type.missing": (
         "warning",
         lambda: validate(

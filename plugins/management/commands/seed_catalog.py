@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
+from plugins.listing import listing_fields
 from plugins.models import (
     Plugin,
     PluginVersion,
@@ -133,11 +134,12 @@ class Command(BaseCommand):
         for i, template in batch:
             normalized = template["normalized"]
             org = orgs[i % len(orgs)]
+            name = (normalized.get("name_for_human") or f"Plugin {i}")[:100]
             plugins.append(
                 Plugin(
                     organization=org,
                     slug=f"plugin-{i}",
-                    name=(normalized.get("name_for_human") or f"Plugin {i}")[:100],
+                    name=name,
                     name_for_model=(normalized.get("name_for_model") or "")[:100],
                     description=(normalized.get("description_for_human") or "")[:1000],
                     logo_url=(normalized.get("logo_url") or "")[:500],
@@ -145,6 +147,7 @@ class Command(BaseCommand):
                     visibility=Visibility.PUBLIC,
                     review_state=ReviewState.APPROVED,
                     reviewed_at=now,
+                    **listing_fields(normalized=normalized, fallback_name=name),
                 )
             )
         Plugin.objects.bulk_create(plugins)

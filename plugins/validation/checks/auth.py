@@ -13,6 +13,7 @@ from plugins.validation.datatypes import Severity
 from plugins.validation.domains import is_absolute_http_url
 from plugins.validation.normalize import snake_keys
 from plugins.validation.registry import CheckStage, Emit, register
+from plugins.validation.walk import as_list, iter_operations
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
@@ -162,3 +163,108 @@ def _check_oauth_content_type(data: dict, at: str, document: str, emit: Emit) ->
             "application/x-www-form-urlencoded.",
             document=document,
         )
+
+
+# What each manifest auth type sends, as the spec's security scheme kinds it can satisfy.
+_SATISFIES = {
+    ("service_http", "bearer"): {"bearer", "api_key"},
+    ("user_http", "bearer"): {"bearer", "api_key"},
+    ("service_http", "basic"): {"basic"},
+    ("user_http", "basic"): {"basic"},
+    ("oauth", None): {"oauth", "bearer"},
+}
+_KIND_NAMES = {
+    "bearer": "an HTTP bearer token",
+    "basic": "HTTP basic credentials",
+    "api_key": "an API key",
+    "oauth": "OAuth",
+    "other": "credentials",
+}
+
+
+@register(
+    "auth.matches_spec",
+    stage=CheckStage.VALIDATE,
+    codes={"auth.security_mismatch": W},
+)
+def check_auth_matches_spec(ctx: Context, emit: Emit) -> None:
+    """The auth block agrees with the spec's `security`: a plugin declaring no auth whose API
+    demands credentials (or credentials of another kind) fails every call. A warning: the
+    store never checked it, and a spec's security can be stale."""
+    if ctx.plugin is None or not isinstance(ctx.spec, dict):
+        return
+    secured, total, kinds = _required_security(ctx.spec)
+    if not secured:
+        return
+    auth = ctx.plugin.auth
+    auth_type = (auth.type or "none").lower()
+    document, at = (
+        ("manifest", "/auth")
+        if ctx.dialect == OPENAI_MANIFEST
+        else (
+            "openapi",
+            "/x-plugin-auth",
+        )
+    )
+    wanted = " or ".join(sorted(_KIND_NAMES[kind] for kind in kinds))
+    hint = (
+        "Make the auth block match how the API authenticates callers, or drop the stale "
+        "`security` requirement from the spec."
+    )
+    if auth_type == "none":
+        emit(
+            "auth.security_mismatch",
+            f"{at}/type",
+            f"The auth type is none, but the spec requires {wanted} on {secured} of {total} "
+            "operation(s): calls without credentials will be refused.",
+            hint=hint,
+            document=document,
+        )
+        return
+    key = (auth_type, None if auth_type == "oauth" else (auth.authorization_type or "").lower())
+    satisfied = _SATISFIES.get(key)
+    if satisfied is not None and not (satisfied & kinds):
+        emit(
+            "auth.security_mismatch",
+            f"{at}/type",
+            f"The auth type is {auth_type}, but the spec's security asks for {wanted}.",
+            hint=hint,
+            document=document,
+        )
+
+
+def _required_security(spec: dict) -> tuple[int, int, set[str]]:
+    """(operations that require credentials, all operations, kinds of scheme they require).
+    An operation's own `security` overrides the top-level one; an empty list or an empty
+    requirement `{}` among the alternatives means anonymous calls are allowed."""
+    components = spec.get("components") if isinstance(spec.get("components"), dict) else {}
+    schemes = components.get("securitySchemes")
+    schemes = schemes if isinstance(schemes, dict) else {}
+    top = spec.get("security")
+    secured = total = 0
+    kinds: set[str] = set()
+    for _path, _method, operation, _pointer in iter_operations(spec):
+        total += 1
+        requirements = as_list(operation.get("security", top))
+        alternatives = [r for r in requirements if isinstance(r, dict)]
+        if not alternatives or any(not r for r in alternatives):
+            continue
+        secured += 1
+        for requirement in alternatives:
+            for name in requirement:
+                kinds.add(_scheme_kind(schemes.get(name)))
+    return secured, total, kinds
+
+
+def _scheme_kind(scheme: object) -> str:
+    if not isinstance(scheme, dict):
+        return "other"
+    kind = str(scheme.get("type", "")).lower()
+    if kind == "http":
+        http_scheme = str(scheme.get("scheme", "")).lower()
+        return http_scheme if http_scheme in ("bearer", "basic") else "other"
+    if kind == "apikey":
+        return "api_key"
+    if kind in ("oauth2", "openidconnect"):
+        return "oauth"
+    return "other"

@@ -28,10 +28,11 @@ def _parse(data: bytes, *, manifest: bool, content_type: str | None, emit: Emit)
         )
     except DocumentError as exc:
         code = exc.code if exc.code.startswith("document.") else f"document.{exc.code}"
+        arrived = f" (it arrived as {content_type})" if content_type else ""
         emit(
             code,
             "",
-            f"The {document} can't be read: {exc.message}",
+            f"The {document} can't be read: {exc.message}{arrived}",
             hint=getattr(exc, "hint", "") or "",
             document=document,
         )

@@ -1,8 +1,9 @@
-"""Catalog at scale: full-text search (PostgreSQL), small display columns, a listing index.
+"""Catalog at scale: full-text search (PostgreSQL), small display columns, listing indexes.
 
-On PostgreSQL a trigger keeps `plugins_plugin.search_vector` in step with the name (weight A),
-name_for_model (B) and human description (C) - never description_for_model - and a GIN index
-serves the search. SQLite gets the columns only; search there falls back to substring matching.
+On PostgreSQL a trigger keeps `plugins_plugin.search_vector` in step with the reviewed listing:
+listed_name (weight A), name_for_model (B) and listed_description (C) - never
+description_for_model, never a publisher's unreviewed text - and a GIN index serves the search.
+SQLite gets the columns only; search there falls back to substring matching.
 """
 
 import django.contrib.postgres.search
@@ -13,14 +14,14 @@ SEARCH_FUNCTION = """
 CREATE OR REPLACE FUNCTION plugins_plugin_search_vector() RETURNS trigger AS $$
 BEGIN
     NEW.search_vector :=
-        setweight(to_tsvector('english', coalesce(NEW.name, '')), 'A')
+        setweight(to_tsvector('english', coalesce(NEW.listed_name, '')), 'A')
         || setweight(to_tsvector('simple', coalesce(NEW.name_for_model, '')), 'B')
-        || setweight(to_tsvector('english', coalesce(NEW.description, '')), 'C');
+        || setweight(to_tsvector('english', coalesce(NEW.listed_description, '')), 'C');
     RETURN NEW;
 END
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER plugins_plugin_search_vector
-    BEFORE INSERT OR UPDATE OF name, name_for_model, description, search_vector
+    BEFORE INSERT OR UPDATE OF listed_name, name_for_model, listed_description, search_vector
     ON plugins_plugin FOR EACH ROW EXECUTE FUNCTION plugins_plugin_search_vector();
 UPDATE plugins_plugin SET search_vector = NULL;
 CREATE INDEX plugin_search_vector_gin ON plugins_plugin USING gin (search_vector);
@@ -64,7 +65,7 @@ def fill_summaries(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_audit_event"),
-        ("plugins", "0004_rename_finding_runfinding"),
+        ("plugins", "0006_run_budget"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -96,20 +97,20 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="plugin",
+            index=models.Index(fields=["name", "id"], name="plugin_name_id"),
+        ),
+        migrations.AddIndex(
+            model_name="plugin",
             index=models.Index(
                 models.OrderBy(models.F("updated_at"), descending=True),
                 models.OrderBy(models.F("id"), descending=True),
                 condition=models.Q(
                     ("published_version__isnull", False),
-                    ("review_state", "approved"),
+                    ("review_state__in", ["approved", "pending"]),
                     ("visibility", "public"),
                 ),
                 name="plugin_listed_recent",
             ),
-        ),
-        migrations.AddIndex(
-            model_name="plugin",
-            index=models.Index(fields=["name", "id"], name="plugin_name_id"),
         ),
         migrations.RunPython(create_search, drop_search),
         migrations.RunPython(fill_summaries, migrations.RunPython.noop),

@@ -1,0 +1,51 @@
+"""A lock per OAuth connection, so concurrent callers trigger exactly one refresh.
+
+With Redis: a redis-py Lock (random owner token, released only by its owner) whose lifetime
+outlasts the token request's total deadline, so it cannot expire while its holder is still
+talking to the provider. Waiters hold no database connection while they wait. Without Redis
+(`make run` on SQLite): the row lock the refresh takes anyway serialises callers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from functools import lru_cache
+
+from django.conf import settings
+
+from plugins.outbound.oauth import token_timeout
+
+
+class LockBusy(Exception):
+    """Another caller has been refreshing for longer than we wait."""
+
+
+@lru_cache(maxsize=2)
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+@contextlib.contextmanager
+def connection_lock(connection_id: int):
+    if not settings.REDIS_URL:
+        yield
+        return
+    from redis.exceptions import LockError
+
+    # Outlives the token request's total deadline, so it can't expire under its holder.
+    lifetime = token_timeout() * 3
+    lock = _redis(settings.REDIS_URL).lock(
+        f"lock:oauth-connection:{connection_id}",
+        timeout=lifetime,
+        blocking_timeout=lifetime * 0.8,
+        sleep=0.02,
+    )
+    if not lock.acquire():
+        raise LockBusy
+    try:
+        yield
+    finally:
+        with contextlib.suppress(LockError):
+            lock.release()
