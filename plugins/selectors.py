@@ -16,7 +16,7 @@ import re
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.http import Http404
 
@@ -145,8 +145,14 @@ def storefront_cache_key(*, query: str, page: str) -> str:
     return f"{generation}:{digest}:{page[:8]}"
 
 
+def catalog_changed() -> None:
+    """Call when what the storefront lists changes: the cached listings are forgotten now, and
+    again once the transaction commits (a page rendered in between would show the old state)."""
+    forget_catalog_caches()
+    transaction.on_commit(forget_catalog_caches)
+
+
 def forget_catalog_caches() -> None:
-    """Call after anything that changes what the storefront lists."""
     cache.delete(RECENT_CACHE_KEY)
     with contextlib.suppress(ValueError):  # not set yet: nothing is cached under it either
         cache.incr(GENERATION_CACHE_KEY)

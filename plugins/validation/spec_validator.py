@@ -121,6 +121,7 @@ def _validator_class(version: str):
         (base,),
         {
             "resolver_handlers": RefuseAllHandlers(),
+            "openapi_version": version[:3],
             "schema_validator": _prepared_validator(dict(meta_schema)),
             "keyword_validators": {**base.keyword_validators, "schema": schema_checks},
         },
@@ -247,14 +248,14 @@ def _pointer(err: Exception) -> str:
     return "".join("/" + escape_token(p) for p in path)
 
 
-def _errors(validator: Any, version: str) -> Iterator[Exception]:
+def _errors(validator: Any) -> Iterator[Exception]:
     """The library's two sources of errors, in its order: the document against the OpenAPI
     meta-schema, then its own keyword checks. The first is skipped when a compiled validator of
     the same meta-schema finds nothing: it then has nothing to report (and when it does report,
     its messages are the pure-Python validator's, as before)."""
     meta_errors = (
         iter(())
-        if _meta_schema_holds(validator.schema, version)
+        if _meta_schema_holds(validator.schema, validator.openapi_version)
         else validator.schema_validator.iter_errors(validator.schema)
     )
     return itertools.chain(meta_errors, validator.root_validator(validator.schema_path))
@@ -353,7 +354,7 @@ def _validate(spec: dict, version: str) -> StrictResult:
     validator = _validator_class(version)(local_only_copy(spec))
     errors: list[StrictError] = []
     total = 0
-    iterator = _errors(validator, version)
+    iterator = _errors(validator)
     while total < MAX_COUNTED:
         try:
             err = next(iterator)
