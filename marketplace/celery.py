@@ -1,10 +1,17 @@
 """The Celery application: JSON only, late acks, time limits from settings."""
 
 import os
+import warnings
 
 from celery import Celery
+from celery.exceptions import SecurityWarning
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+
+if os.environ.get("ENVIRONMENT", "development") == "development":
+    # `make run` in a root container (a laptop VM, a dev box): Celery's warning about running
+    # as root is meant for servers; production images run as an unprivileged user.
+    warnings.filterwarnings("ignore", category=SecurityWarning)
 
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")

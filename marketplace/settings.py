@@ -52,9 +52,8 @@ def _secret_key() -> str:
         raise ConfigurationError("SECRET_KEY", "is required when ENVIRONMENT=production")
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        warnings.warn(
-            f"SECRET_KEY not set: generated a development key in {key_file}", stacklevel=1
-        )
+        # One calm line on the first `make run`, not a warning with a stack frame.
+        sys.stderr.write(f"SECRET_KEY not set: generated a development key in {key_file}\n")
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
@@ -107,10 +106,12 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "marketplace.middleware.JsonErrorsForApiMiddleware",
+    "marketplace.error_pages.FriendlyErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
 WSGI_APPLICATION = "marketplace.wsgi.application"
+CSRF_FAILURE_VIEW = "marketplace.views.csrf_failure"
 ASGI_APPLICATION = "marketplace.asgi.application"
 
 TEMPLATES = [
@@ -455,5 +456,10 @@ LOGGING = {
         "authlib": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The filesystem broker of `make run` has no host name, and kombu says so on every
+        # connection: noise, not a problem.
+        "kombu.connection": {
+            "level": "ERROR" if CELERY_BROKER_URL == "filesystem://" else "WARNING"
+        },
     },
 }

@@ -41,6 +41,7 @@ EXCLUDED_PREFIXES = ("admin/", "accounts/", "static/", "media/", "__debug__/")
 PUBLIC_ROUTES = {
     "home": "the landing page",
     "healthz": "liveness probe",
+    "favicon": "redirects to the static icon",
     "readyz": "readiness probe",
     "api-root": "links to the schema and the docs",
     "api-schema": "the OpenAPI document",

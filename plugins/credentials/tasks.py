@@ -46,3 +46,21 @@ def purge_finished_flows() -> int:
         .delete()
     )
     return flows + deliveries
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def disconnect_former_member(organization_id: int, user_id: int) -> int:
+    """Revoke and delete the OAuth connections of someone no longer in the organization
+    (unless they came back meanwhile)."""
+    from accounts.models import Membership
+    from plugins.credentials.models import OAuthConnection
+    from plugins.credentials.oauth.disconnect import disconnect
+
+    if Membership.objects.filter(organization_id=organization_id, user_id=user_id).exists():
+        return 0
+    done = 0
+    for connection in OAuthConnection.objects.filter(
+        organization_id=organization_id, user_id=user_id
+    ).select_related("installation__organization", "installation__version", "user"):
+        done += disconnect(installation=connection.installation, user=connection.user)
+    return done

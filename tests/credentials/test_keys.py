@@ -371,3 +371,16 @@ def test_a_validation_run_reports_whether_the_manifest_carries_our_verification_
     codes = set(second.run.findings.values_list("code", flat=True))
     assert "auth.verification_tokens.verified" in codes
     assert "auth.verification_tokens.marketplace_missing" not in codes
+
+
+def test_a_member_who_leaves_takes_no_key_along(user_plugin, acme, alice, bob):
+    from accounts.services import remove_member
+    from plugins.credentials.services import set_user_credential
+
+    set_user_credential(installation=user_plugin, user=bob, token="bobs-key-12345678")
+    resolve_credential(installation=user_plugin, user=bob)  # cached
+    remove_member(membership=acme.memberships.get(user=bob), removed_by=alice)
+    assert not UserCredential.objects.filter(user=bob).exists()
+    with pytest.raises(CredentialMissing):
+        resolve_credential(installation=user_plugin, user=bob)
+    assert AuditEvent.objects.filter(action="credential.member_forgotten").exists()

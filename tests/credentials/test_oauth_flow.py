@@ -300,3 +300,16 @@ def test_finished_flows_are_purged_a_day_later(make_world, alice):
     )
     assert purge_finished_flows() == 1
     assert OAuthFlow.objects.get().key in fresh
+
+
+def test_a_member_who_leaves_has_their_connection_revoked(make_world, acme, alice, bob):
+    from accounts.services import remove_member
+    from plugins.credentials.tasks import disconnect_former_member
+
+    world = make_world()
+    world.connect(bob, login_hint="bob")
+    remove_member(membership=acme.memberships.get(user=bob), removed_by=alice)
+    # The task the removal queued (run here; a worker runs it after the commit):
+    assert disconnect_former_member(acme.pk, bob.pk) == 1
+    assert world.server.stats()["revocation_requests"] == 2
+    assert _nothing_stored(world, bob)
