@@ -83,24 +83,19 @@ def connections_for(installations: list, user, request) -> dict[int, dict]:
         if kind in ("none", "service_http"):
             states[installation.pk] = {"state": CONNECTION_NOT_NEEDED, "connect_url": None}
             continue
-        if kind == "user_http":
-            connected = installation.pk in keys
-            where = reverse(
-                "installation-credentials",
-                kwargs={
-                    "org_slug": installation.organization.slug,
-                    "installation_id": installation.pk,
-                },
-            )
-        else:
-            connected = oauth.get(installation.pk) == "connected"
-            where = reverse(
-                "installation-connect",
-                kwargs={
-                    "org_slug": installation.organization.slug,
-                    "installation_id": installation.pk,
-                },
-            )
+        connected = (
+            installation.pk in keys
+            if kind == "user_http"
+            else oauth.get(installation.pk) == "connected"
+        )
+        # The member's credentials page for the installation: enter a key, or connect.
+        where = reverse(
+            "installation-credentials",
+            kwargs={
+                "org_slug": installation.organization.slug,
+                "installation_id": installation.pk,
+            },
+        )
         states[installation.pk] = {
             "state": "connected" if connected else "not_connected",
             "connect_url": None if connected else request.build_absolute_uri(where),
