@@ -384,3 +384,19 @@ def test_a_member_who_leaves_takes_no_key_along(user_plugin, acme, alice, bob):
     with pytest.raises(CredentialMissing):
         resolve_credential(installation=user_plugin, user=bob)
     assert AuditEvent.objects.filter(action="credential.member_forgotten").exists()
+
+
+def test_openplugins_x_plugin_auth_maps_onto_the_same_credentials(acme, alice):
+    """x-plugin-auth (camelCase) is normalised by the validator into the same auth block."""
+    from plugins.credentials.services import set_user_credential
+    from tests.validation.helpers import openplugin_spec, validate_openplugin
+
+    report = validate_openplugin(
+        openplugin_spec(**{"x-plugin-auth": {"type": "user_http", "authorizationType": "basic"}})
+    )
+    assert report.plugin["auth"]["type"] == "user_http"
+    version = make_version(acme, slug="op", auth=report.plugin["auth"])
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_user_credential(installation=installation, user=alice, token="ann:pw-123456789")
+    header = resolve_credential(installation=installation, user=alice).headers["Authorization"]
+    assert header == "Basic " + base64.b64encode(b"ann:pw-123456789").decode()
