@@ -27,8 +27,9 @@ install: $(BIN)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate
-	$(BIN)/python manage.py seed_demo
+run: install
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Marketplace: http://127.0.0.1:$(PORT)/   (Ctrl-C stops the web server and the worker)"
 	@echo ""
@@ -63,8 +64,11 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
 	$(BIN)/python -m tests.sandbox.bench_render
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(BIN)/python -m tests.benchmarks.bench_proxy
 	  $(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks/bench_fair_validation.py
 	$(BIN)/python -m tests.benchmarks.bench_credentials
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(BIN)/python -m tests.benchmarks.bench_consoles
 
 corpus-report: install
 	$(BIN)/python manage.py validate_corpus

@@ -1,7 +1,9 @@
-"""Django admin for users, organizations, memberships, invitations and API credentials.
+"""The operators' console for accounts: users, organizations, memberships, invitations, API
+credentials and the audit log.
 
-Credentials are read-only here: the admin shows the prefix and the stored hash, never a token
-(we don't have it), and can only revoke.
+Everything is read-only, searchable and filterable. Operators see no secret: no password hash,
+no token hash, no invitation secret. The one change allowed is revoking an API credential,
+which goes through the service (and writes an audit event).
 """
 
 from __future__ import annotations
@@ -20,25 +22,51 @@ from accounts.models import (
 )
 from accounts.services import revoke_credential
 
+admin.site.site_header = "Plugin Marketplace · operators"
+admin.site.site_title = "Operators"
+admin.site.index_title = "Operators' console"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
     fields = ["user", "role", "created_at"]
-    readonly_fields = ["created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Read-only: operators are made with `manage.py createsuperuser` (see the README)."""
+
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     list_display = ["email", "name", "is_staff", "is_active", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "name"]
     ordering = ["email"]
+    inlines = [MembershipInline]
     fieldsets = [
-        (None, {"fields": ["email", "password"]}),
+        (None, {"fields": ["email"]}),
         ("Profile", {"fields": ["name"]}),
         (
             "Permissions",
@@ -54,28 +82,34 @@ class UserAdmin(DjangoUserAdmin):
     ]
     readonly_fields = ["last_login", "date_joined"]
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ReadOnlyAdmin):
     list_display = ["name", "slug", "is_personal", "created_at"]
-    list_filter = ["is_personal"]
+    list_filter = ["is_personal", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["name", "slug"]
-    readonly_fields = ["created_at"]
     inlines = [MembershipInline]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name", "organization__slug"]
     list_select_related = ["user", "organization"]
-    autocomplete_fields = ["user", "organization"]
-    readonly_fields = ["created_at"]
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
     list_display = [
         "email",
         "organization",
@@ -88,20 +122,8 @@ class InvitationAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["email", "organization__name", "organization__slug"]
     list_select_related = ["organization", "invited_by"]
-    # The link secret is only in the email; its hash is useless here.
+    # The link secret is only in the email; its hash is not shown either.
     exclude = ["secret_hash"]
-    readonly_fields = [
-        "organization",
-        "email",
-        "role",
-        "invited_by",
-        "created_at",
-        "expires_at",
-        "accepted_at",
-    ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 @admin.register(ApiCredential)
@@ -125,7 +147,6 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         "kind",
         "name",
         "prefix",
-        "secret_hash",
         "organization",
         "user",
         "role",
@@ -153,22 +174,10 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "organization", "actor_label", "action", "target")
-    list_filter = ("action",)
-    search_fields = ("organization__slug", "actor_label", "target")
-    readonly_fields = (
-        "organization",
-        "actor",
-        "actor_label",
-        "action",
-        "target",
-        "details",
-        "created_at",
-    )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    list_filter = ("action", ("created_at", admin.DateFieldListFilter))
+    list_select_related = ("organization",)
+    search_fields = ("organization__slug", "organization__name", "actor_label", "target")
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # no COUNT(*) over the whole log on every page

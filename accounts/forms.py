@@ -74,3 +74,27 @@ class UserChangeAdminForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class AuditFilterForm(forms.Form):
+    user = forms.CharField(required=False, max_length=254, label="Person")
+    plugin = forms.CharField(required=False, max_length=100)
+    decision = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("allowed", "Allowed"), ("denied", "Denied")],
+        help_text="The proxy's decision on a call.",
+    )
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def __init__(self, *args, member_emails=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].widget.attrs.update(list="audit-people", autocomplete="off")
+        self.member_emails = member_emails
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return data

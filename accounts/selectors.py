@@ -35,6 +35,13 @@ def credentials_of(*, organization: Organization, user=None) -> QuerySet[ApiCred
     return qs.filter(kind="personal", user=user)
 
 
-def default_organization_for(*, user) -> Organization | None:
-    membership = memberships_of(user=user).first()
+def default_organization_for(*, user, remembered_slug: str | None = None) -> Organization | None:
+    """Where the user lands: the organization they last worked in, else the team they joined
+    most recently (people invited to a team work there, not in their personal space)."""
+    memberships = Membership.objects.filter(user=user).select_related("organization")
+    if remembered_slug:
+        remembered = memberships.filter(organization__slug=remembered_slug).first()
+        if remembered:
+            return remembered.organization
+    membership = memberships.order_by("organization__is_personal", "-created_at").first()
     return membership.organization if membership else None

@@ -20,6 +20,7 @@ from accounts.actors import Actor
 from accounts.models import Membership, Organization, Role
 
 __all__ = [
+    "CURRENT_ORG_SESSION_KEY",
     "Actor",
     "HasActor",
     "OrganizationAPIView",
@@ -29,6 +30,11 @@ __all__ = [
     "require_role",
     "scoped",
 ]
+
+
+# The slug of the organization the user last opened: the header keeps it on pages outside any
+# organization, and /dashboard/ returns there.
+CURRENT_ORG_SESSION_KEY = "current_org"
 
 
 def membership_for(*, user, organization_slug: str) -> Membership:
@@ -89,6 +95,8 @@ def organization_view(min_role: Role | str = Role.MEMBER):
                 organization=membership.organization, role=membership.role_enum, user=request.user
             )
             request.organization = membership.organization
+            if request.session.get(CURRENT_ORG_SESSION_KEY) != org_slug:
+                request.session[CURRENT_ORG_SESSION_KEY] = org_slug
             require_role(request.actor, min_role)
             return view(request, *args, **kwargs)
 

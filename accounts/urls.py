@@ -26,6 +26,7 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path("o/<slug:org_slug>/activity/", views.org_activity, name="org-activity"),
+    path("o/<slug:org_slug>/activity.csv", views.org_activity_csv, name="org-activity-csv"),
     path("o/<slug:org_slug>/tokens/", views.org_tokens, name="org-tokens"),
     path(
         "o/<slug:org_slug>/tokens/<id:credential_id>/revoke/",

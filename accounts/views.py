@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
@@ -17,15 +17,26 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.forms import Form
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.audit import events_of
-from accounts.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm, TokenForm
+from accounts.audit import AuditFilters, events_for_export, events_page
+from accounts.audit_export import csv_lines
+from accounts.audit_text import describe
+from accounts.forms import (
+    ApiKeyForm,
+    AuditFilterForm,
+    InviteForm,
+    OrganizationForm,
+    RoleForm,
+    TokenForm,
+)
 from accounts.models import ApiCredential, CredentialKind, Invitation, Membership, Role
 from accounts.selectors import (
     credentials_of,
@@ -33,7 +44,12 @@ from accounts.selectors import (
     members_of,
     open_invitations_of,
 )
-from accounts.tenancy import get_scoped_or_404, membership_for, organization_view
+from accounts.tenancy import (
+    CURRENT_ORG_SESSION_KEY,
+    get_scoped_or_404,
+    membership_for,
+    organization_view,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +87,9 @@ def _optional_url(name: str, **kwargs) -> str | None:
 
 @login_required
 def dashboard(request):
-    organization = default_organization_for(user=request.user)
+    organization = default_organization_for(
+        user=request.user, remembered_slug=request.session.get(CURRENT_ORG_SESSION_KEY)
+    )
     if organization is None:
         organization = services.create_personal_organization(user=request.user)
     return redirect("org-home", org_slug=organization.slug)
@@ -79,8 +97,16 @@ def dashboard(request):
 
 @login_required
 def switch_organization(request):
+    """Open another organization, on the same page (`section`) when it has one."""
     membership = membership_for(user=request.user, organization_slug=request.GET.get("org", ""))
-    return redirect("org-home", org_slug=membership.organization.slug)
+    slug = membership.organization.slug
+    request.session[CURRENT_ORG_SESSION_KEY] = slug
+    section = request.GET.get("section", "")
+    if section.startswith(("org-", "publisher-")):
+        url = _optional_url(section, org_slug=slug)
+        if url:
+            return redirect(url)
+    return redirect("org-home", org_slug=slug)
 
 
 @login_required
@@ -148,10 +174,59 @@ def org_home(request):
     )
 
 
+def _audit_filters(request) -> tuple[AuditFilterForm, AuditFilters]:
+    form = AuditFilterForm(request.GET or None)
+    if not form.is_valid():
+        return form, AuditFilters()
+    data = form.cleaned_data
+    return form, AuditFilters(
+        user=data["user"].strip(),
+        plugin=data["plugin"].strip(),
+        decision=data["decision"],
+        since=data["since"],
+        until=data["until"],
+    )
+
+
 @organization_view(min_role=Role.ADMIN)
 def org_activity(request):
-    events = events_of(organization=request.organization)
-    return _org_render(request, "accounts/activity.html", {"events": events})
+    """The audit log: filters, newest first, keyset pages of 50, a CSV of the same filters."""
+    form, filters = _audit_filters(request)
+    events, next_cursor = events_page(
+        organization=request.organization, filters=filters, cursor=request.GET.get("before", "")
+    )
+    query = request.GET.copy()
+    query.pop("before", None)
+    return _org_render(
+        request,
+        "accounts/activity.html",
+        {
+            "form": form,
+            "filters": filters,
+            "rows": [(event, describe(event)) for event in events],
+            "people": members_of(organization=request.organization).values_list(
+                "user__email", flat=True
+            ),
+            "next_url": f"?{query.urlencode()}&before={quote(next_cursor)}"
+            if next_cursor
+            else None,
+            "is_first_page": not request.GET.get("before"),
+            "filter_query": query.urlencode(),
+        },
+    )
+
+
+@organization_view(min_role=Role.ADMIN)
+def org_activity_csv(request):
+    _, filters = _audit_filters(request)
+    events = events_for_export(organization=request.organization, filters=filters)
+    response = StreamingHttpResponse(csv_lines(events), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-{request.organization.slug}-{stamp}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _render_members(request, invite_form: InviteForm | None = None, status: int = 200):

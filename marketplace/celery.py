@@ -1,16 +1,28 @@
 """The Celery application: JSON only, late acks, time limits from settings."""
 
 import os
+import warnings
 
 from celery import Celery
+from celery.exceptions import SecurityWarning
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+
+if os.environ.get("ENVIRONMENT", "development") == "development":
+    # `make run` in a root container (a laptop VM, a dev box): Celery's warning about running
+    # as root is meant for servers; production images run as an unprivileged user.
+    warnings.filterwarnings("ignore", category=SecurityWarning)
 
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["plugins.proxy"])
 
 app.conf.beat_schedule = {
+    "drain-call-events": {
+        "task": "plugins.proxy.tasks.drain_call_events",
+        "schedule": 5.0,
+    },
     "reap-stale-validation-runs": {
         "task": "plugins.tasks.reap_stale_validation_runs",
         "schedule": 60.0,

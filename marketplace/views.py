@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.templatetags.static import static
 
 from marketplace.limits import client_error
 from marketplace.middleware import is_api_request
@@ -20,8 +23,9 @@ def home(request):
     return render(request, "home.html", {"plugins": storefront_plugins(query="")[:12]})
 
 
-def healthz(request):
-    """The process is up and serving requests."""
+async def healthz(request):
+    """The process is up and serving requests (async: no thread hop; the proxy benchmark's
+    floor)."""
     return HttpResponse("ok", content_type="text/plain")
 
 
@@ -64,10 +68,40 @@ def not_found(request, exception=None):
     return render(request, "errors/404.html", status=404)
 
 
+def permission_denied(request, exception=None):
+    """403 with the reason when our code gave one ("This needs the Developer role or above.")."""
+    reason = str(exception) if isinstance(exception, PermissionDenied) else ""
+    if is_api_request(request):
+        return JsonResponse(
+            {"error": {"code": "permission_denied", "message": reason or "Not allowed."}},
+            status=403,
+        )
+    return render(request, "errors/403.html", {"reason": reason}, status=403)
+
+
+def csrf_failure(request, reason=""):
+    """A form posted without a valid CSRF token: usually a page left open too long."""
+    return render(
+        request,
+        "errors/403.html",
+        {
+            "title": "This form has expired",
+            "reason": "Go back, reload the page and try again. (Your browser must accept "
+            "cookies from this site.)",
+        },
+        status=403,
+    )
+
+
 def server_error(request):
     if is_api_request(request):
         return JsonResponse(
             {"error": {"code": "server_error", "message": "An internal error occurred."}},
             status=500,
         )
-    return render(request, "errors/500.html", status=500)
+    # No request context: the page must render even when the database is what failed.
+    return HttpResponse(loader.render_to_string("errors/500.html"), status=500)
+
+
+def favicon(request):
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

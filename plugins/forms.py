@@ -27,7 +27,11 @@ class RegisterPluginForm(forms.Form):
         data = super().clean()
         has_url = bool(data.get("url"))
         has_files = bool(data.get("manifest") or data.get("openapi"))
-        if has_url == has_files:
+        if not has_url and not has_files:
+            raise forms.ValidationError(
+                "Give the plugin's URL, or upload its manifest, its OpenAPI document or both."
+            )
+        if has_url and has_files:
             raise forms.ValidationError("Give either a URL or uploaded documents, not both.")
         for field, limit in (("manifest", MANIFEST_MAX_BYTES), ("openapi", SPEC_MAX_BYTES)):
             upload = data.get(field)

@@ -1,4 +1,5 @@
-"""Publishing: a publisher submits a passed version; an operator approves, rejects or suspends.
+"""Publishing: a publisher submits a passed version; an operator approves, rejects, suspends or
+reinstates.
 
 What the catalogue shows changes only here, on approval: the published version's name,
 description and vetted logo URL are copied onto the plugin (plugins.listing). Widening a
@@ -85,6 +86,21 @@ def suspend_plugin(*, plugin: Plugin, reviewer: User, reason: str) -> Plugin:
         raise ValidationError("A suspension needs a reason.")
     plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
     return _decide(plugin, ReviewState.SUSPENDED, reviewer, reason, "plugin.suspended")
+
+
+@transaction.atomic
+def reinstate_plugin(*, plugin: Plugin, reviewer: User, reason: str = "") -> Plugin:
+    """Lift a suspension: back to published if a version was, else to review or draft."""
+    plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
+    if plugin.review_state != ReviewState.SUSPENDED:
+        raise ValidationError("Only a suspended plugin can be reinstated.")
+    if plugin.published_version_id:
+        state = ReviewState.APPROVED
+    elif plugin.candidate_version_id:
+        state = ReviewState.PENDING
+    else:
+        state = ReviewState.DRAFT
+    return _decide(plugin, state, reviewer, reason, "plugin.reinstated")
 
 
 def _decide(plugin: Plugin, state: ReviewState, reviewer: User, reason: str, action: str) -> Plugin:

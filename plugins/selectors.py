@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.urls import reverse
 
 from accounts.models import Organization
 from plugins.models import (
@@ -20,6 +21,7 @@ from plugins.models import (
     PluginVersion,
     ReviewState,
     ValidationRun,
+    ValidationState,
     Visibility,
 )
 
@@ -111,7 +113,22 @@ def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> 
 
 
 def publisher_plugins(*, organization: Organization) -> QuerySet[Plugin]:
-    return Plugin.objects.filter(organization=organization).order_by("name")
+    """The organization's plugins, each with `latest_validation` (its newest version's state)."""
+    newest = PluginVersion.objects.filter(plugin=OuterRef("pk")).order_by("-created_at")
+    return (
+        Plugin.objects.filter(organization=organization)
+        .annotate(latest_validation=Subquery(newest.values("validation_state")[:1]))
+        .order_by("name")
+    )
+
+
+def public_url_of(*, plugin: Plugin) -> str | None:
+    """The plugin's storefront page, when it has one (public or unlisted, and published)."""
+    if plugin.review_state not in PUBLISHED_STATES or plugin.published_version_id is None:
+        return None
+    if plugin.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
+        return None
+    return reverse("storefront-plugin", args=[plugin.public_id])
 
 
 def versions_of(*, plugin: Plugin, include_unvalidated: bool) -> QuerySet[PluginVersion]:
@@ -119,6 +136,22 @@ def versions_of(*, plugin: Plugin, include_unvalidated: bool) -> QuerySet[Plugin
     if not include_unvalidated:
         versions = versions.filter(validated_at__isnull=False)
     return versions
+
+
+def public_versions_of(*, plugin: Plugin) -> QuerySet[PluginVersion]:
+    """The versions a visitor may see: validated ones up to the published one, newest first."""
+    published = plugin.published_version
+    if published is None or published.number is None:
+        return PluginVersion.objects.none()
+    return (
+        plugin.versions.filter(
+            validation_state=ValidationState.PASSED,
+            number__isnull=False,
+            number__lte=published.number,
+        )
+        .only("number", "validated_at", "diff", "created_at", "plugin_id")
+        .order_by("-number")[:20]
+    )
 
 
 def latest_run(*, version: PluginVersion) -> ValidationRun | None:

@@ -10,14 +10,19 @@ urlpatterns = [
     path("o/<slug:org_slug>/plugins/new/", views.plugin_register, name="plugin-register"),
     path("o/<slug:org_slug>/plugins/<id:plugin_id>/", views.plugin_detail, name="plugin-detail"),
     path(
-        "o/<slug:org_slug>/plugins/<id:plugin_id>/visibility/",
-        views.plugin_visibility,
-        name="plugin-visibility",
-    ),
-    path(
         "o/<slug:org_slug>/plugins/<id:plugin_id>/revalidate/",
         views.plugin_revalidate,
         name="plugin-revalidate",
+    ),
+    path(
+        "o/<slug:org_slug>/plugins/<id:plugin_id>/delete/",
+        views.plugin_delete,
+        name="plugin-delete",
+    ),
+    path(
+        "o/<slug:org_slug>/plugins/<id:plugin_id>/visibility/",
+        views.plugin_visibility,
+        name="plugin-visibility",
     ),
     path(
         "o/<slug:org_slug>/plugins/<id:plugin_id>/versions/<id:version_id>/",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
-from plugins import registration, review, selectors, throttling
+from plugins import presentation, publishing, registration, review, selectors, throttling
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.ingest.links import SERVED_LOGO_TYPES
+from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, RunStage, ValidationRun
 
 PROGRESS_STAGES = [
@@ -35,10 +39,27 @@ def storefront(request):
 
 def storefront_plugin(request, public_id: str):
     plugin = selectors.published_plugin_or_404(public_id=public_id)
+    published = plugin.published_version
+    normalized = published.normalized or {}
+    run = selectors.latest_run(version=published)
     return render(
         request,
         "plugins/storefront_plugin.html",
-        {"plugin": plugin, "spec": plugin.published_version.normalized or {}},
+        {
+            "plugin": plugin,
+            "spec": normalized,
+            "auth": presentation.auth_explanation(normalized),
+            "try_asking": presentation.try_asking(normalized),
+            "operations": presentation.operations(normalized),
+            "host": presentation.service_host(normalized),
+            "legal_url": vetted_link(normalized.get("legal_info_url")),
+            "versions": [
+                (version, presentation.changelog(version.diff))
+                for version in selectors.public_versions_of(plugin=plugin)
+            ],
+            "run": run,
+            "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
+        },
     )
 
 
@@ -57,7 +78,11 @@ def storefront_logo(request, public_id: str):
 @organization_view()
 def publisher_plugins(request):
     plugins = selectors.publisher_plugins(organization=request.organization)
-    return render(request, "plugins/publisher_plugins.html", {"plugins": plugins})
+    return render(
+        request,
+        "plugins/publisher_plugins.html",
+        {"plugins": plugins, "can_publish": request.actor.can(Role.DEVELOPER)},
+    )
 
 
 @organization_view(min_role=Role.DEVELOPER)
@@ -114,7 +139,11 @@ def _submit(request, data) -> registration.Submission:
 
 @organization_view()
 def plugin_detail(request, plugin_id: int):
-    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    plugin = get_scoped_or_404(
+        Plugin.objects.select_related("published_version", "candidate_version"),
+        request.organization,
+        pk=plugin_id,
+    )
     versions = selectors.versions_of(plugin=plugin, include_unvalidated=True)
     return render(
         request,
@@ -124,8 +153,23 @@ def plugin_detail(request, plugin_id: int):
             "versions": versions,
             "visibility_form": VisibilityForm(initial={"visibility": plugin.visibility}),
             "can_publish": request.actor.can(Role.DEVELOPER),
+            "can_delete": publishing.can_delete(plugin),
+            "public_url": selectors.public_url_of(plugin=plugin),
         },
     )
+
+
+@organization_view(min_role=Role.DEVELOPER)
+@require_POST
+def plugin_delete(request, plugin_id: int):
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    try:
+        publishing.delete_plugin(plugin=plugin, deleted_by=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
+    messages.success(request, f"Deleted {plugin.name}.")
+    return redirect("publisher-plugins", org_slug=request.organization.slug)
 
 
 @organization_view()
@@ -171,17 +215,17 @@ def plugin_submit_review(request, plugin_id: int, version_id: int):
 @organization_view(min_role=Role.DEVELOPER)
 @require_POST
 def plugin_revalidate(request, plugin_id: int):
-    """Fetch a URL-registered plugin's live documents again and validate them."""
+    """Validate again now: a URL plugin is fetched again, an upload's latest version re-checked."""
     plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
     try:
         throttling.charge_validation_request(actor=request.actor)
-        submission = registration.revalidate_plugin(plugin=plugin, submitted_by=request.user)
+        run = publishing.revalidate_plugin(plugin=plugin, requested_by=request.user)
     except throttling.SubmissionThrottled as exc:
         return throttled_page(request, exc)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
-    return redirect("validation-run", org_slug=request.organization.slug, run_id=submission.run.pk)
+    return redirect("validation-run", org_slug=request.organization.slug, run_id=run.pk)
 
 
 @organization_view(min_role=Role.DEVELOPER)

@@ -78,3 +78,65 @@ def test_it_answers_api_errors_with_json(quiet_client, db):
     assert r.status_code == 500
     assert r.json() == {"error": {"code": "server_error", "message": "An internal error occurred."}}
     assert b"kaboom" not in r.content
+
+
+def test_it_explains_a_403_with_the_role_needed(client, acme, bob):
+    client.force_login(bob)
+    r = client.get("/o/acme/plugins/new/")
+    assert r.status_code == 403
+    html = r.content.decode()
+    assert "This needs the Developer role or above." in html
+    assert "Back to Acme" in html
+
+
+def test_it_explains_an_expired_form(acme, alice):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(alice)
+    r = strict.post("/o/acme/leave/")
+    assert r.status_code == 403
+    assert "This form has expired" in r.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/no/such/page/", "/o/no-such-org/", "/plugins/not-an-id/"])
+def test_it_shows_the_friendly_404_even_with_debug_on(client, settings, alice, path):
+    settings.DEBUG = True
+    client.force_login(alice)
+    r = client.get(path)
+    assert r.status_code == 404
+    html = r.content.decode()
+    assert "Page not found" in html
+    assert 'class="topbar"' in html
+    assert "URLconf" not in html
+    assert "urlpatterns" not in html
+    assert "DEBUG = True" not in html
+
+
+def test_it_shows_the_friendly_403_even_with_debug_on(client, settings, acme, bob):
+    settings.DEBUG = True
+    client.force_login(bob)
+    r = client.get("/o/acme/plugins/new/")
+    assert r.status_code == 403
+    assert "This needs the Developer role or above." in r.content.decode()
+    assert "Traceback" not in r.content.decode()
+
+
+def test_debug_still_redirects_to_the_trailing_slash_and_answers_the_api_in_json(
+    client, settings, acme, alice
+):
+    settings.DEBUG = True
+    client.force_login(alice)
+    r = client.get("/o/acme")
+    assert r.status_code == 301
+    assert r["Location"] == "/o/acme/"
+    api = client.get("/api/v1/nope")
+    assert api.status_code == 404
+    assert api.json()["error"]["code"] == "not_found"
+
+
+def test_it_has_a_favicon(client, db):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 301
+    assert r["Location"].endswith("/favicon.svg")
+    assert 'rel="icon"' in client.get("/").content.decode()

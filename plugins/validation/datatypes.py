@@ -132,6 +132,9 @@ class Parameter:
     x_helpers: Any = None
     x_dependent: dict | None = None
     bootstrap_value: str | None = None
+    # `x-marketplace-resource: <kind>`: the value names a resource (a database…) that the
+    # marketplace checks against each user's allow-list.
+    x_marketplace_resource: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -142,6 +145,7 @@ class Parameter:
             "schema": self.schema,
             "x_helpers": self.x_helpers,
             "x_dependent": self.x_dependent,
+            "x_marketplace_resource": self.x_marketplace_resource,
         }
 
 

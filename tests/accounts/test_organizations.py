@@ -7,12 +7,51 @@ from django.urls import reverse
 from accounts.models import Membership, Organization
 
 
-def test_it_sends_the_dashboard_to_the_personal_organization(client, alice, acme):
+def test_it_lands_a_user_in_the_team_they_work_in(client, alice, acme):
     client.force_login(alice)
-    r = client.get(reverse("dashboard"))
     personal = Organization.objects.get(is_personal=True, memberships__user=alice)
+    r = client.get(reverse("dashboard"))
     assert r.status_code == 302
+    assert r.url == reverse("org-home", args=["acme"])
+    assert personal.slug != "acme"
+
+
+def test_it_lands_a_user_where_they_last_worked(client, alice, acme):
+    client.force_login(alice)
+    personal = Organization.objects.get(is_personal=True, memberships__user=alice)
+    client.get(reverse("org-members", args=[personal.slug]))
+    assert client.get(reverse("dashboard")).url == reverse("org-home", args=[personal.slug])
+
+
+def test_a_user_with_no_organization_gets_a_personal_one(client, charlie):
+    client.force_login(charlie)
+    r = client.get(reverse("dashboard"))
+    personal = Organization.objects.get(is_personal=True, memberships__user=charlie)
     assert r.url == reverse("org-home", args=[personal.slug])
+
+
+def test_the_header_keeps_the_current_organization_outside_it(client, alice, acme):
+    client.force_login(alice)
+    personal = Organization.objects.get(is_personal=True, memberships__user=alice)
+    client.get(reverse("org-home", args=[personal.slug]))
+    page = client.get("/plugins/")
+    assert page.context["current_organization"] == personal
+    assert f'<option value="{personal.slug}" selected>' in page.content.decode()
+    client.get(reverse("org-home", args=["acme"]))
+    page = client.get("/accounts/password/change/")
+    assert page.context["current_organization"] == acme
+    assert 'href="/o/acme/plugins/">Publish</a>' in page.content.decode()
+
+
+def test_switching_keeps_the_page_you_are_on(client, alice, acme):
+    client.force_login(alice)
+    personal = Organization.objects.get(is_personal=True, memberships__user=alice)
+    members = client.get(reverse("org-members", args=["acme"])).content.decode()
+    assert 'name="section" value="org-members"' in members
+    r = client.get(reverse("switch-organization"), {"org": personal.slug, "section": "org-members"})
+    assert r.url == reverse("org-members", args=[personal.slug])
+    r = client.get(reverse("switch-organization"), {"org": "acme", "section": "account_logout"})
+    assert r.url == reverse("org-home", args=["acme"])
 
 
 def test_it_sends_anonymous_visitors_to_login(client, acme):

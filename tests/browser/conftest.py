@@ -53,6 +53,7 @@ def browser(tmp_path, monkeypatch):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(
         service=Service(executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "driver.log")),
         options=options,
@@ -93,7 +94,7 @@ def start_celery_worker():
 
         def start():
             return stack.enter_context(
-                start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10)
+                start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30)
             )
 
         yield start

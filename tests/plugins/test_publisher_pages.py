@@ -115,10 +115,7 @@ def test_it_publishes_after_submission_and_operator_approval(alice_web, alice, c
     alice.save()
     queue = alice_web.get("/admin/plugins/pluginawaitingreview/")
     assert plugin.name in queue.content.decode()
-    alice_web.post(
-        "/admin/plugins/pluginawaitingreview/",
-        {"action": "approve", "_selected_action": [plugin.pk]},
-    )
+    alice_web.post(f"/admin/plugins/plugin/{plugin.pk}/review/", {"decision": "approve"})
     plugin.refresh_from_db()
     assert plugin.review_state == ReviewState.APPROVED
     assert plugin.published_version_id == run.version_id
@@ -134,13 +131,8 @@ def test_an_operator_rejects_with_a_reason(alice_web, alice):
     _, plugin = submit_validated_upload(alice_web, alice)
 
     alice_web.post(
-        "/admin/plugins/pluginawaitingreview/",
-        {
-            "action": "reject",
-            "_selected_action": [plugin.pk],
-            "apply": "1",
-            "reason": "The legal page is empty.",
-        },
+        f"/admin/plugins/plugin/{plugin.pk}/review/",
+        {"decision": "reject", "reason": "The legal page is empty."},
     )
 
     plugin.refresh_from_db()
@@ -183,10 +175,7 @@ def test_publishing_decisions_are_audit_events(alice_web, alice):
     from accounts.models import AuditEvent
 
     _, plugin = submit_validated_upload(alice_web, alice)
-    alice_web.post(
-        "/admin/plugins/pluginawaitingreview/",
-        {"action": "approve", "_selected_action": [plugin.pk]},
-    )
+    alice_web.post(f"/admin/plugins/plugin/{plugin.pk}/review/", {"decision": "approve"})
 
     trail = list(
         AuditEvent.objects.filter(organization=plugin.organization)

@@ -1,0 +1,50 @@
+"""The site's own 403/404 pages for visitors even while DEBUG is on (`make run`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import Resolver404, get_resolver
+
+from marketplace.middleware import is_api_request
+from marketplace.views import not_found, permission_denied
+
+
+class FriendlyErrorPagesMiddleware:
+    """With DEBUG on, Django answers unknown URLs and Http404/PermissionDenied with its
+    technical pages (the URL patterns, settings). A visitor of `make run` gets the site's pages
+    instead; server errors keep the technical page a developer needs. With DEBUG off this
+    does nothing: handler403/handler404 in marketplace.urls already apply."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.DEBUG and not is_api_request(request) and self._unknown(request):
+            return not_found(request)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not settings.DEBUG or is_api_request(request):
+            return None
+        if isinstance(exception, Http404):
+            return not_found(request, exception)
+        if isinstance(exception, PermissionDenied):
+            return permission_denied(request, exception)
+        return None
+
+    @staticmethod
+    def _unknown(request) -> bool:
+        resolver = get_resolver(getattr(request, "urlconf", None))
+        path = request.path_info
+        candidates = [path]
+        if settings.APPEND_SLASH and not path.endswith("/"):
+            candidates.append(path + "/")  # CommonMiddleware will redirect there
+        for candidate in candidates:
+            try:
+                resolver.resolve(candidate)
+            except Resolver404:
+                continue
+            return False
+        return True
