@@ -47,6 +47,9 @@ class KeyStatusOutput(serializers.Serializer):
     set = serializers.BooleanField()
     hint = serializers.CharField(help_text="The last four characters, masked: ••••abcd.")
     updated_at = serializers.DateTimeField(allow_null=True)
+    unreadable = serializers.BooleanField(
+        help_text="The stored key no longer decrypts (damaged or its key removed): re-enter it."
+    )
 
 
 class ServiceKeyStatusOutput(KeyStatusOutput):
@@ -156,6 +159,7 @@ class ServiceCredentialApi(_PublisherPluginApi):
                     "set": key.set,
                     "hint": key.hint,
                     "updated_at": key.updated_at,
+                    "unreadable": key.unreadable,
                     "set_by": key.set_by,
                     "verification_token": verification["token"],
                     "verification_found": verification["found"],
@@ -251,6 +255,7 @@ class InstallationCredentialApi(_UserInstallationApi):
                     "set": key.set,
                     "hint": key.hint,
                     "updated_at": key.updated_at,
+                    "unreadable": key.unreadable,
                     "last_used_at": key.last_used_at,
                 }
             ).data

@@ -129,6 +129,7 @@ def test_a_user_sets_reads_and_deletes_their_own_key(user_plugin, alice_api):
         "set": False,
         "hint": "",
         "updated_at": None,
+        "unreadable": False,
         "last_used_at": None,
     }
     assert (
@@ -253,7 +254,9 @@ def test_keys_with_control_characters_or_absurd_lengths_are_refused_at_entry(
     assert not UserCredential.objects.exists()
 
 
-def test_a_key_that_no_longer_decrypts_asks_to_re_enter_it_and_is_audited(user_plugin, alice):
+def test_a_key_that_no_longer_decrypts_asks_to_re_enter_it_and_is_audited(
+    user_plugin, alice, web_as, api_as
+):
     from plugins.credentials.services import set_user_credential
 
     row = set_user_credential(installation=user_plugin, user=alice, token=USER_KEY)
@@ -271,6 +274,18 @@ def test_a_key_that_no_longer_decrypts_asks_to_re_enter_it_and_is_audited(user_p
     assert caught.value.as_dict()["code"] == "credential.unreadable"
     event = AuditEvent.objects.get(action="credential.unreadable")
     assert event.details["reason"] == "does not authenticate"
+    # The user is told where it matters: the page and the API say "re-enter your key".
+    page = web_as(alice).get(f"/o/acme/installations/{user_plugin.pk}/credentials/")
+    assert b"re-enter your key" in page.content
+    assert (
+        api_as(alice, user_plugin.organization)
+        .get(f"/api/v1/installations/{user_plugin.pk}/credential")
+        .json()["unreadable"]
+        is True
+    )
+    set_user_credential(installation=user_plugin, user=alice, token=USER_KEY)
+    assert resolve_credential(installation=user_plugin, user=alice).headers
+    assert not UserCredential.objects.get(pk=row.pk).unreadable_since
 
 
 def test_a_key_copied_to_another_users_row_does_not_decrypt(user_plugin, alice, bob):
