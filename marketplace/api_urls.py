@@ -9,5 +9,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.api_urls")),
     path("", include("plugins.api_urls")),
+    path("", include("plugins.installations.api_urls")),
+    path("", include("plugins.proxy.api_urls")),
     path("", include("plugins.credentials.api_urls")),
 ]

@@ -16,8 +16,13 @@ if os.environ.get("ENVIRONMENT", "development") == "development":
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["plugins.proxy"])
 
 app.conf.beat_schedule = {
+    "drain-call-events": {
+        "task": "plugins.proxy.tasks.drain_call_events",
+        "schedule": 5.0,
+    },
     "reap-stale-validation-runs": {
         "task": "plugins.tasks.reap_stale_validation_runs",
         "schedule": 60.0,
@@ -25,5 +30,9 @@ app.conf.beat_schedule = {
     "revalidate-published-versions": {
         "task": "plugins.tasks.revalidate_published_versions",
         "schedule": 24 * 60 * 60.0,
+    },
+    "purge-finished-oauth-flows": {
+        "task": "plugins.credentials.tasks.purge_finished_flows",
+        "schedule": 60 * 60.0,
     },
 }

@@ -95,7 +95,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "marketplace.limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "marketplace.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -146,6 +146,14 @@ if DATABASE_URL:
         _db["CONN_HEALTH_CHECKS"] = True
         _db.setdefault("OPTIONS", {})
         _db["OPTIONS"].setdefault("connect_timeout", 5)
+        # DB_POOL_MAX_SIZE > 0 shares a psycopg pool per process instead of one persistent
+        # connection per thread: under ASGI every concurrent sync request has its own thread,
+        # and 32 of them per worker ran PostgreSQL out of connections (make bench).
+        _pool_max = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
+        if _pool_max:
+            _db["CONN_MAX_AGE"] = 0
+            _db["CONN_HEALTH_CHECKS"] = False
+            _db["OPTIONS"]["pool"] = {"min_size": min(2, _pool_max), "max_size": _pool_max}
 else:
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "marketplace.sqlite3")}
     _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -371,6 +379,43 @@ def _encryption_keys() -> str:
 
 
 MARKETPLACE_ENCRYPTION_KEYS = _encryption_keys()
+
+
+def _assertion_keys() -> str:
+    """PEM private keys (P-256) signing the caller assertion sent to plugins; the first signs,
+    all are published at /.well-known/jwks.json. Development generates one into the data folder;
+    production refuses to start without keys."""
+    from plugins.proxy.assertion import generate_pem, signing_keys
+
+    raw = env_str("MARKETPLACE_ASSERTION_KEYS")
+    if not raw:
+        if not DEVELOPMENT:
+            raise ConfigurationError(
+                "MARKETPLACE_ASSERTION_KEYS", "is required when ENVIRONMENT=production"
+            )
+        key_file = DATA_DIR / "assertion_keys.pem"
+        if not key_file.exists():
+            warnings.warn(
+                f"MARKETPLACE_ASSERTION_KEYS not set: generated a development key in {key_file}",
+                stacklevel=1,
+            )
+            key_file.write_text(generate_pem())
+            key_file.chmod(0o600)
+        raw = key_file.read_text()
+    try:
+        signing_keys(raw)
+    except ValueError as exc:
+        raise ConfigurationError("MARKETPLACE_ASSERTION_KEYS", str(exc)) from None
+    return raw
+
+
+MARKETPLACE_ASSERTION_KEYS = _assertion_keys()
+# Calls per minute through the proxy, per user and per installation.
+PROXY_RATE_PER_USER = env_int("PROXY_RATE_PER_USER", 600, minimum=1)
+PROXY_RATE_PER_INSTALLATION = env_int("PROXY_RATE_PER_INSTALLATION", 6000, minimum=1)
+# Seconds for a whole upstream call, and characters of the answer given to the model.
+PROXY_TIMEOUT = env_int("PROXY_TIMEOUT", 45, minimum=1)
+PROXY_MAX_CHARS = env_int("PROXY_MAX_CHARS", 100_000, minimum=1000)
 # Total deadline (seconds) of one OAuth token, refresh or revocation request.
 MARKETPLACE_OAUTH_TIMEOUT = env_int("MARKETPLACE_OAUTH_TIMEOUT", 10, minimum=1)
 # Seconds before the first retry of a failed webhook delivery (then 4 times longer each time).

@@ -20,7 +20,7 @@ from accounts.tenancy import OrganizationAPIView
 from marketplace.api_errors import THROTTLED_RESPONSE, ErrorOutput
 from marketplace.pagination import PAGE_PARAMETERS, paginated_response
 from marketplace.parsers import BoundedJSONParser
-from plugins import registration, selectors, throttling
+from plugins import publishing, registration, selectors, throttling
 from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
 from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
@@ -247,10 +247,10 @@ def _submission_response(request, actor, submit) -> Response:
 
 
 class PluginRevalidateApi(OrganizationAPIView):
-    """POST: fetch a URL-registered plugin's live documents again and validate them (developer
-    role or above), answered 202 with the run to follow. Unchanged documents are validated
-    again as the existing version; changed ones become a new version. Counts against the same
-    limits as registrations."""
+    """POST: validate the plugin again now (developer role or above), answered 202 with the run
+    to follow. A plugin registered by URL is fetched again: unchanged documents are validated
+    again as the existing version, changed ones become a new version; an uploaded plugin has its
+    latest version checked again. Counts against the same limits as registrations."""
 
     required_role = Role.DEVELOPER
 
@@ -258,7 +258,7 @@ class PluginRevalidateApi(OrganizationAPIView):
         request=None,
         responses={
             202: SubmissionOutput,
-            400: OpenApiResponse(ErrorOutput, description="The plugin has no source URL"),
+            400: OpenApiResponse(ErrorOutput, description="The plugin has nothing to validate"),
             429: THROTTLED_RESPONSE,
         },
     )
@@ -267,8 +267,11 @@ class PluginRevalidateApi(OrganizationAPIView):
 
         def revalidate():
             throttling.charge_validation_request(actor=self.actor)
-            return registration.revalidate_plugin(
-                plugin=plugin, submitted_by=self.actor.user, actor_label=self.actor.audit_label
+            run = publishing.revalidate_plugin(
+                plugin=plugin, requested_by=self.actor.user, actor_label=self.actor.audit_label
+            )
+            return registration.Submission(
+                plugin=run.version.plugin, version=run.version, run=run, created=True
             )
 
         return _submission_response(request, self.actor, revalidate)

@@ -14,12 +14,17 @@ from plugins.registration import revalidate_plugin as revalidate_by_url
 
 
 @transaction.atomic
-def revalidate_plugin(*, plugin: Plugin, requested_by: User) -> ValidationRun:
+def revalidate_plugin(
+    *, plugin: Plugin, requested_by: User | None, actor_label: str = ""
+) -> ValidationRun:
     """A plugin registered by URL is fetched again (a new version when its documents changed);
-    an uploaded one has its latest version checked again."""
+    an uploaded one has its latest version checked again. `actor_label` names an organization
+    API key in the audit trail (`requested_by` is None then)."""
     plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
     if plugin.source_url:
-        return revalidate_by_url(plugin=plugin, submitted_by=requested_by).run
+        return revalidate_by_url(
+            plugin=plugin, submitted_by=requested_by, actor_label=actor_label
+        ).run
     version = plugin.versions.exclude(content_sha256="").order_by("-created_at").first()
     if version is None:
         raise ValidationError("This plugin has no stored documents to validate; upload them again.")
@@ -28,6 +33,7 @@ def revalidate_plugin(*, plugin: Plugin, requested_by: User) -> ValidationRun:
         organization=plugin.organization,
         action="plugin.revalidation_requested",
         actor=requested_by,
+        actor_label=actor_label,
         target=plugin.name,
         version=version.number,
     )

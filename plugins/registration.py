@@ -20,6 +20,7 @@ from accounts.models import Organization, User
 from plugins.ingest.queue import queue_run
 from plugins.models import Plugin, PluginVersion, SourceKind, ValidationRun, Visibility
 from plugins.outbound import FetchError, precheck
+from plugins.validation.domains import origin_of
 from plugins.versions import content_sha256
 
 MANIFEST_PATH = "/.well-known/ai-plugin.json"
@@ -89,13 +90,14 @@ def register_plugin_by_url(
 ) -> Submission:
     visibility = _check_visibility(visibility)
     kind, fetch_url, host = classify_url(url)
+    origin = origin_of(fetch_url) or host
     plugin = Plugin.objects.filter(organization=organization, source_url=fetch_url).first()
     if plugin is None:
         plugin = Plugin.objects.create(
             organization=organization,
             slug=_unique_plugin_slug(organization, host),
             name=host[:100],
-            origin=host,
+            origin=origin,
             source_url=fetch_url,
             visibility=visibility,
         )
@@ -103,7 +105,7 @@ def register_plugin_by_url(
         organization=organization,
         plugin=plugin,
         source_kind=kind,
-        origin=host,
+        origin=origin,
         manifest_url=fetch_url if kind == SourceKind.MANIFEST_URL else "",
         openapi_url=fetch_url if kind == SourceKind.OPENAPI_URL else "",
         submitted_by=submitted_by,
@@ -178,16 +180,20 @@ def _record_submission(
 
 
 def normalize_origin(origin: str) -> str:
-    """A declared origin as a bare lower-case host ('' when unknown)."""
+    """A declared origin in the stored form (plugins.validation.domains.origin_of): a bare
+    host means https on port 443; '' when unknown."""
     value = (origin or "").strip().lower()
     if not value:
         return ""
-    host = urlsplit(value if "://" in value else f"https://{value}").hostname or ""
-    if not host or any(ch in host for ch in "/\\@ "):
+    url = value if "://" in value else f"https://{value}"
+    normalized = origin_of(url)
+    host = urlsplit(url).hostname or ""
+    if not normalized or any(ch in host for ch in "/\\@ "):
         raise SubmissionRejected(
-            "submission.origin.invalid", "origin must be a host name such as api.example.com."
+            "submission.origin.invalid",
+            "origin must be a host such as api.example.com (or http://localhost:8001).",
         )
-    return host
+    return normalized
 
 
 def revalidate_plugin(

@@ -25,11 +25,6 @@ urlpatterns = [
         name="plugin-visibility",
     ),
     path(
-        "o/<slug:org_slug>/plugins/<id:plugin_id>/revalidate/",
-        views.plugin_revalidate,
-        name="plugin-revalidate",
-    ),
-    path(
         "o/<slug:org_slug>/plugins/<id:plugin_id>/versions/<id:version_id>/",
         views.plugin_version,
         name="plugin-version",

@@ -38,6 +38,8 @@ def redis_dump() -> str:
             parts.extend(repr(v) for v in client.smembers(key))
         elif kind == "zset":
             parts.extend(repr(v) for v in client.zrange(key, 0, -1))
+        elif kind == "stream":  # the proxy's call events wait in one
+            parts.extend(repr(v) for v in client.xrange(key))
     return "\n".join(parts)
 
 

@@ -28,8 +28,10 @@ from django.utils.regex_helper import normalize
 from accounts.models import CredentialKind, Role
 from accounts.services import invite_member, issue_credential
 from plugins.credentials.webhooks import create_webhook
-from plugins.installations.models import Installation
+from plugins.installations.services import install_plugin
 from plugins.models import Plugin, PluginVersion, ValidationRun
+from tests.proxy.conftest import publish_version
+from tests.tools.specs import data_plugin_spec
 
 # Not tenant-scoped, and checked elsewhere: the admin (staff only), allauth (login, signup…).
 EXCLUDED_PREFIXES = ("admin/", "accounts/", "static/", "media/", "__debug__/")
@@ -51,6 +53,7 @@ PUBLIC_ROUTES = {
     "dashboard": "redirects to one of the user's own organizations",
     "switch-organization": "redirects to one of the user's organizations, 404 otherwise",
     "organization-create": "creates a new organization owned by the user",
+    "jwks": "the public keys plugins verify the caller assertion with",
     "oauth-start": "a connect link: the flow it names is bound to one user (others: 404)",
     "oauth-callback": "the provider's redirect: the state names the flow and its user; "
     "a state of another user is refused (tests/credentials/test_oauth_flow.py)",
@@ -203,9 +206,16 @@ def acme_objects(acme, alice, bob) -> dict[str, Any]:
     objects["version_id"] = version
     objects["run_id"] = ValidationRun.objects.create(organization=acme, version=version)
     objects["public_id"] = plugin.public_id  # the storefront link of an unpublished plugin
-    objects["installation_id"] = Installation.objects.create(
-        organization=acme, plugin=plugin, version=version, installed_by=alice
+    # An installation of a validated plugin, with an operation, a member and a passthrough path.
+    installed = publish_version(
+        acme, data_plugin_spec("http://127.0.0.1:8199"), base="http://127.0.0.1:8199"
     )
+    objects["installation_id"] = install_plugin(
+        organization=acme, version=installed, installed_by=alice
+    )
+    objects["operation"] = "listTables"
+    objects["member"] = "bob@example.com"
+    objects["path"] = "databases"
     objects["webhook_id"], _ = create_webhook(
         organization=acme, url="https://hooks.example.com/acme", created_by=alice
     )

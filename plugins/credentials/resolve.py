@@ -194,7 +194,7 @@ def _wants_refresh(entry: dict, now: float) -> bool:
 
 def _oauth_credential(installation, user, entry: dict, now: float, *, forced: bool):
     state = entry["state"]
-    if state == "gone":
+    if state == "gone" or not entry["access"]:  # disconnected, or its first tokens not saved yet
         raise CredentialMissing(
             "Connect your account for this plugin first.",
             action_url=_connect_url(installation, user),

@@ -19,7 +19,7 @@ from plugins.credentials.forms import KeyForm, OAuthClientForm, WebhookForm
 from plugins.credentials.models import Webhook
 from plugins.credentials.oauth.config import redirect_uri_for
 from plugins.credentials.oauth.disconnect import disconnect
-from plugins.credentials.oauth.flow import FlowRefused, begin, complete, link_for, start_flow
+from plugins.credentials.oauth.flow import FlowRefused, begin, complete, connect_url_for
 from plugins.credentials.schemes import auth_type
 from plugins.credentials.webhooks import create_webhook, delete_webhook
 from plugins.installations.models import Installation
@@ -175,6 +175,15 @@ def installation_credentials(request, installation_id: int):
         context["connection"] = selectors.connection_status(
             installation=installation, user=request.user
         )
+        # A link, not a form: a browser applies the CSP's form-action to every redirect of a
+        # form submission, and this one ends at the provider.
+        context["connect_url"] = connect_url_for(
+            installation=installation,
+            user=request.user,
+            return_to=reverse(
+                "installation-credentials", args=[request.organization.slug, installation.pk]
+            ),
+        )
     return _render(request, "credentials/installation_credentials.html", context)
 
 
@@ -185,17 +194,6 @@ def installation_key_delete(request, installation_id: int):
     services.delete_user_credential(installation=installation, user=request.user)
     messages.success(request, "Your key was deleted.")
     return redirect("installation-credentials", request.organization.slug, installation.pk)
-
-
-@require_POST
-@organization_view()
-def installation_connect(request, installation_id: int):
-    installation = _installation(request, installation_id)
-    if auth_type(installation.version) != "oauth":
-        raise Http404
-    back = reverse("installation-credentials", args=[request.organization.slug, installation.pk])
-    flow = start_flow(installation=installation, user=request.user, return_to=back)
-    return redirect(link_for(flow))
 
 
 @require_POST

@@ -21,7 +21,7 @@ from plugins.outbound import (
     same_site_redirects_only,
 )
 from plugins.validation import Finding, Severity
-from plugins.validation.domains import host_of, on_root_domain, root_domain
+from plugins.validation.domains import host_of, on_root_domain, origin_of, root_domain
 from plugins.validation.identity import parse_manifest
 from plugins.validation.normalize import manifest_api_url
 from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
@@ -141,7 +141,7 @@ def _get(
 def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
     on_stage("fetching_manifest")
     host = host_of(manifest_url) or ""
-    out = FetchedDocuments(manifest_url=manifest_url, origin=host)
+    out = FetchedDocuments(manifest_url=manifest_url, origin=origin_of(manifest_url) or host)
     result, problem = _get(
         manifest_url,
         document="manifest",
@@ -153,7 +153,7 @@ def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) 
         out.findings.append(problem)
         return out
     out.manifest, out.manifest_content_type = result.content, _arrived_as(result)
-    out.origin = host_of(result.final_url) or host
+    out.origin = origin_of(result.final_url) or out.origin
     manifest = parse_manifest(result.content)
     if manifest is None:
         return out  # the validator explains what is wrong with the manifest
@@ -161,7 +161,7 @@ def fetch_from_manifest_url(manifest_url: str, on_stage: Callable[[str], None]) 
 
 
 def fetch_from_openapi_url(openapi_url: str, on_stage: Callable[[str], None]) -> FetchedDocuments:
-    out = FetchedDocuments(origin=host_of(openapi_url) or "")
+    out = FetchedDocuments(origin=origin_of(openapi_url) or "")
     return _fetch_spec(out, openapi_url, on_stage)
 
 

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from plugins.credentials.services import verification_token_for
 from plugins.ingest import budget as run_budget
 from plugins.ingest.fetch import (
     FetchedDocuments,
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 # How long a run waiting for its organization's turn stays away before asking again, per run of
 # the organization queued ahead of it (so a publisher's backlog keeps its order), and at most.
+WAITING = "Waiting for your organization's other validations to finish."
 WAIT_STEP_SECONDS = 3
 MAX_WAIT_SECONDS = 30
 
@@ -112,9 +114,11 @@ def claim_run(run_id: int) -> ValidationRun | None:
             run.attempts += 1
             run.started_at = run.started_at or now
             run.heartbeat_at = now
-            run.save(update_fields=["status", "attempts", "started_at", "heartbeat_at"])
+            if run.summary == WAITING:
+                run.summary = ""
+            run.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "summary"])
             return run
-        reason = "Waiting for your organization's other validations to finish."
+        reason = WAITING
         # The heartbeat says someone is looking after it, so the reaper doesn't re-send it.
         ValidationRun.objects.filter(pk=run.pk).update(summary=reason, heartbeat_at=now)
     raise RunLater(wait, reason)
@@ -262,6 +266,7 @@ def _input_for(version: PluginVersion) -> PluginInput:
         manifest_content_type=version.manifest_content_type or None,
         openapi_content_type=version.openapi_content_type or None,
         bundled_refs={url: text.encode() for url, text in (version.bundled_refs or {}).items()},
+        expected_verification_token=verification_token_for(plugin=version.plugin).token,
     )
 
 

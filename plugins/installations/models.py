@@ -26,6 +26,23 @@ class Installation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     enabled = models.BooleanField(default=True)
+    # Grown by the proxy issue (see plugins/installations/__init__.py).
+    updated_at = models.DateTimeField(auto_now=True)
+    disabled_operations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Operations an admin turned off: {operationId: reason}.",
+    )
+    guarded_arguments = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Arguments an admin marked as guarded resources: {argument: kind}.",
+    )
+    default_allowed = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Allowed values for members without their own allow-list: {argument: [values]}.",
+    )
 
     class Meta:
         constraints = [
@@ -37,3 +54,86 @@ class Installation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plugin} in {self.organization}"
+
+
+# -- grown by the proxy issue: operations, guarded parameters, allow-lists, call events ---------
+
+
+class AllowList(models.Model):
+    """The values one member may use for each guarded argument of an installation.
+
+    `values` is ``{"<argument>": ["value", …]}``; an argument missing here is denied for that
+    member (default deny). A member without a row gets the installation's `default_allowed`.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="allow_lists"
+    )
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="allow_lists"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    values = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "user"], name="one_allow_list_per_member"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"allow-list of {self.user} on {self.installation}"
+
+
+class CallDecision(models.TextChoices):
+    ALLOWED = "allowed", "Allowed"
+    DENIED = "denied", "Denied by an allow-list"
+    INVALID = "invalid", "Invalid arguments"
+    RATE_LIMITED = "rate_limited", "Rate limited"
+    UNAVAILABLE = "unavailable", "Operation disabled"
+    NOT_CONNECTED = "not_connected", "No credential"
+    UPSTREAM_ERROR = "upstream_error", "Upstream failed"
+
+
+class CallEvent(models.Model):
+    """One call through the proxy: who, what, the decision, and how it went. Never bodies or
+    secrets. Written in bulk from a Redis stream by a worker (plugins.proxy.events)."""
+
+    request_id = models.CharField(max_length=40, unique=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="call_events"
+    )
+    installation = models.ForeignKey(
+        Installation, on_delete=models.SET_NULL, null=True, related_name="call_events"
+    )
+    plugin = models.ForeignKey(
+        "plugins.Plugin", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    via = models.CharField(max_length=16, blank=True, help_text="token kind or session")
+    operation = models.CharField(max_length=200)
+    decision = models.CharField(max_length=16, choices=CallDecision.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    upstream_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.FloatField(default=0)
+    upstream_ms = models.FloatField(default=0)
+    bytes_in = models.PositiveIntegerField(default=0)
+    bytes_out = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["installation", "created_at"]),
+            models.Index(fields=["plugin", "operation", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.decision} ({self.request_id})"

@@ -2,18 +2,125 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from django.db.models import QuerySet
 
 from accounts.models import Organization
-from plugins.installations.models import Installation
+from plugins.installations.models import AllowList, Installation
+from plugins.installations.policy import Policy, policy_for
+from plugins.models import PluginVersion
+from plugins.tools import ToolSet, build_toolset, security_parameter_names
 
 
 def installations_of(*, organization: Organization) -> QuerySet[Installation]:
     return Installation.objects.filter(organization=organization).select_related(
-        "plugin", "version"
+        "organization", "plugin", "version"
     )
 
 
 def installation_of(*, organization: Organization, installation_id: int) -> Installation | None:
     """The organization's installation with that id; None for missing and not-yours alike."""
     return installations_of(organization=organization).filter(pk=installation_id).first()
+
+
+# -- grown by the proxy issue ----------------------------------------------------------------
+
+_TOOLSETS: OrderedDict[tuple[int, str], tuple[ToolSet, dict]] = OrderedDict()
+_TOOLSETS_MAX = 512
+_toolsets_lock = threading.Lock()
+_SUMMARY_KEYS = ("name_for_model", "name_for_human", "description_for_model", "server_url")
+
+
+def _cached(key: tuple[int, str]) -> tuple[ToolSet, dict] | None:
+    with _toolsets_lock:
+        cached = _TOOLSETS.get(key)
+        if cached is not None:
+            _TOOLSETS.move_to_end(key)
+        return cached
+
+
+def _build(key: tuple[int, str], normalized: dict | None, openapi: dict | None):
+    normalized = normalized or {}
+    toolset = build_toolset(normalized, security_names=security_parameter_names(openapi))
+    summary = {k: normalized.get(k) for k in _SUMMARY_KEYS}
+    summary["auth_type"] = (normalized.get("auth") or {}).get("type") or "none"
+    with _toolsets_lock:
+        _TOOLSETS[key] = (toolset, summary)
+        while len(_TOOLSETS) > _TOOLSETS_MAX:
+            _TOOLSETS.popitem(last=False)
+    return toolset, summary
+
+
+def toolset_of(version: PluginVersion) -> ToolSet:
+    """The tool definitions of a validated version, built once per process and version.
+
+    Versions are immutable once validated, so (id, content hash) never goes stale.
+    """
+    return tools_and_summary_of(version)[0]
+
+
+def tools_and_summary_of(version: PluginVersion) -> tuple[ToolSet, dict]:
+    """(tools, {name_for_model, name_for_human, description_for_model, server_url,
+    auth_type}) of a version."""
+    key = (version.pk, version.content_sha256)
+    cached = _cached(key)
+    if cached is not None:
+        return cached
+    return _build(key, version.normalized, version.normalized_openapi)
+
+
+def warm_toolsets(versions: list[PluginVersion]) -> None:
+    """Build the tools of the versions not cached yet, loading their documents in one query
+    (for callers that deferred them)."""
+    missing = {v.pk: v for v in versions if _cached((v.pk, v.content_sha256)) is None}
+    if not missing:
+        return
+    rows = PluginVersion.objects.filter(pk__in=missing).values_list(
+        "pk", "content_sha256", "normalized", "normalized_openapi"
+    )
+    for pk, sha, normalized, openapi in rows:
+        _build((pk, sha), normalized, openapi)
+
+
+def installations_for_lookup(*, organization: Organization) -> QuerySet[Installation]:
+    """`installations_of` without the versions' documents (the cached tools stand in)."""
+    return installations_of(organization=organization).defer(
+        "version__normalized",
+        "version__normalized_openapi",
+        "version__raw_manifest",
+        "version__raw_openapi",
+        "version__logo",
+        "version__bundled_refs",
+        "version__diff",
+    )
+
+
+def allowed_values_of(*, installation: Installation, user) -> dict:
+    """The member's allow-list values on the installation (the default for members when they
+    have no row of their own)."""
+    row = AllowList.objects.filter(installation=installation, user=user).first()
+    return row.values if row is not None else dict(installation.default_allowed or {})
+
+
+def allowed_values_for_many(*, installations: list[Installation], user) -> dict[int, dict]:
+    """`allowed_values_of` for many installations in one query."""
+    rows = {
+        row.installation_id: row.values
+        for row in AllowList.objects.filter(installation__in=installations, user=user)
+    }
+    return {inst.pk: rows.get(inst.pk, dict(inst.default_allowed or {})) for inst in installations}
+
+
+def policy_of(*, installation: Installation, user) -> Policy:
+    return policy_for(
+        installation=installation,
+        user=user,
+        toolset=toolset_of(installation.version),
+        allowed_values=allowed_values_of(installation=installation, user=user),
+    )
+
+
+def allow_list_of(*, installation: Installation, user) -> AllowList | None:
+    return AllowList.objects.filter(installation=installation, user=user).first()

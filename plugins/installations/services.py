@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts.audit import record_event
 from accounts.models import Organization, User
+from plugins.installations.generations import bump_generation
 from plugins.installations.models import Installation
 from plugins.models import PluginVersion, ValidationState
 
@@ -30,6 +31,7 @@ def install_plugin(
     if not created and installation.version_id != version.pk:
         installation.version = version
         installation.save(update_fields=["version"])
+        bump_generation(installation.pk)
     record_event(
         organization=organization,
         action="plugin.installed" if created else "plugin.repinned",
@@ -39,3 +41,125 @@ def install_plugin(
         version=version.number,
     )
     return installation
+
+
+# -- grown by the proxy issue ----------------------------------------------------------------
+
+MAX_ALLOWED_VALUES = 500
+MAX_VALUE_LENGTH = 300
+
+
+def clean_values(values: object) -> dict[str, list[str]]:
+    """An allow-list body: {argument: [string, …]} with bounded sizes; ValidationError else."""
+    if not isinstance(values, dict):
+        raise ValidationError("An allow-list is an object of parameter names to lists of values.")
+    cleaned: dict[str, list[str]] = {}
+    for argument, entries in values.items():
+        if not isinstance(argument, str) or not argument or len(argument) > 64:
+            raise ValidationError("Parameter names are strings of 1 to 64 characters.")
+        if not isinstance(entries, list) or len(entries) > MAX_ALLOWED_VALUES:
+            raise ValidationError(
+                f"The values of {argument!r} must be a list of at most {MAX_ALLOWED_VALUES}."
+            )
+        if not all(isinstance(v, str) and 0 < len(v) <= MAX_VALUE_LENGTH for v in entries):
+            raise ValidationError(
+                f"The values of {argument!r} must be strings of 1 to {MAX_VALUE_LENGTH} characters."
+            )
+        cleaned[argument] = sorted(set(entries))
+    return cleaned
+
+
+@transaction.atomic
+def set_allow_list(
+    *, installation: Installation, member: User, values: dict, changed_by: User | None
+):
+    """Replace the member's allowed values on the installation (an audit event records it)."""
+    from plugins.installations.models import AllowList
+
+    cleaned = clean_values(values)
+    row, _ = AllowList.objects.update_or_create(
+        installation=installation,
+        user=member,
+        defaults={
+            "organization": installation.organization,
+            "values": cleaned,
+            "updated_by": changed_by,
+        },
+    )
+    bump_generation(installation.pk)
+    record_event(
+        organization=installation.organization,
+        action="installation.allow_list_changed",
+        actor=changed_by,
+        target=f"installation:{installation.pk}",
+        member=member.email,
+        parameters=sorted(cleaned),
+    )
+    return row
+
+
+@transaction.atomic
+def update_installation(
+    *,
+    installation: Installation,
+    changed_by: User | None,
+    enabled: bool | None = None,
+    version: PluginVersion | None = None,
+    disabled_operations: dict | None = None,
+    guarded_arguments: dict | None = None,
+    default_allowed: dict | None = None,
+) -> Installation:
+    """Pin another version, enable/disable, turn operations off (with a reason), mark guarded
+    arguments, set the default allow-list for members. Each change is an audit event."""
+    changes: dict = {}
+    if version is not None and version.pk != installation.version_id:
+        if version.plugin_id != installation.plugin_id:
+            raise ValidationError("That version belongs to another plugin.")
+        if version.validation_state != ValidationState.PASSED or version.number is None:
+            raise ValidationError("Only a version that passed validation can be pinned.")
+        installation.version = version
+        changes["version"] = version.number
+    if enabled is not None and enabled != installation.enabled:
+        installation.enabled = enabled
+        changes["enabled"] = enabled
+    if disabled_operations is not None:
+        if not isinstance(disabled_operations, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in disabled_operations.items()
+        ):
+            raise ValidationError("disabled_operations maps operation ids to reasons (strings).")
+        installation.disabled_operations = disabled_operations
+        changes["disabled_operations"] = sorted(disabled_operations)
+    if guarded_arguments is not None:
+        if not isinstance(guarded_arguments, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in guarded_arguments.items()
+        ):
+            raise ValidationError("guarded_arguments maps argument names to resource kinds.")
+        installation.guarded_arguments = guarded_arguments
+        changes["guarded_arguments"] = sorted(guarded_arguments)
+    if default_allowed is not None:
+        installation.default_allowed = clean_values(default_allowed)
+        changes["default_allowed"] = sorted(installation.default_allowed)
+    if changes:
+        installation.save()
+        bump_generation(installation.pk)
+        record_event(
+            organization=installation.organization,
+            action="installation.changed",
+            actor=changed_by,
+            target=f"installation:{installation.pk}",
+            **changes,
+        )
+    return installation
+
+
+@transaction.atomic
+def uninstall_plugin(*, installation: Installation, removed_by: User | None) -> None:
+    bump_generation(installation.pk)
+    record_event(
+        organization=installation.organization,
+        action="plugin.uninstalled",
+        actor=removed_by,
+        target=f"installation:{installation.pk}",
+        plugin=installation.plugin_id,
+    )
+    installation.delete()

@@ -7,10 +7,12 @@
 Modules: `urls` (URL vetting, `precheck_url`), `addresses` (deny list), `private_destinations`,
 `transport` (resolve once, vet, connect to that IP; holds the `resolve` test seam),
 `redirects` (hop rules), `decoding` (capped decompression), `client` (`fetch`),
-`oauth` (`OAuthSession`: authlib's transport, redirects never followed).
+`oauth` (`OAuthSession`: authlib's transport, redirects never followed), `aio` (`async_fetch`:
+the same rules, awaited, over a long-lived connection pool; the proxy's hot path).
 """
 
 from plugins.outbound.addresses import is_blocked_address
+from plugins.outbound.aio import async_fetch, close_loop_session
 from plugins.outbound.client import (
     DEFAULT_MAX_BYTES,
     DOCUMENT_TIMEOUT,
@@ -39,6 +41,8 @@ __all__ = [
     "FetchResult",
     "OAuthResponse",
     "OAuthSession",
+    "async_fetch",
+    "close_loop_session",
     "document_media_type",
     "fetch",
     "is_blocked_address",

@@ -1,8 +1,40 @@
-"""Tool definitions: a validated version's operations as tools for LLMs (next: issue 10).
+"""Tool definitions for LLMs, built from a validated version's normalised operations. Pure.
 
-Contract: pure (no Django, no network; `tests/test_house_rules.py` keeps it so). Built once per
-version from the normalised plugin (`plugins.validation`) into one canonical form: flat
-arguments with a binding map back to path/query/header/body, `$ref`s inlined, credentials never
-exposed as arguments. Renderers turn it into each vendor's format (OpenAI, OpenAI Responses,
-Anthropic, Gemini, MCP) within the limits in ../shared/docs/TOOLS.md.
+    from plugins.tools import build_toolset, narrowed, Renderer, FORMATS
+
+    toolset = build_toolset(version.normalized, security_names=security_parameter_names(spec))
+    tool = toolset.tool("querySqlDatabase")    # Tool: name, parameters, input_schema, bindings…
+    Renderer("anthropic").render_plugin(name=..., description=..., tools=toolset.tools)
+
+The canonical form is portable (TOOLS.md "the portable default"); strict variants are derived
+per vendor with the reason when one can't be; `bindings` let the proxy rebuild the real request
+from the flat arguments a model sends. No Django, no network: the lookup API, the proxy and the
+MCP gateway all read these objects.
+
+Modules: names (tool and argument names), schemas (OpenAPI → JSON Schema → portable),
+strict (OpenAI and Anthropic strict variants), canonical (build_toolset), render (formats).
 """
+
+from plugins.tools.canonical import (
+    Binding,
+    DisabledOperation,
+    Tool,
+    ToolSet,
+    build_toolset,
+    security_parameter_names,
+)
+from plugins.tools.narrow import narrowed
+from plugins.tools.render import DEFAULT_FORMAT, FORMATS, Renderer
+
+__all__ = [
+    "DEFAULT_FORMAT",
+    "FORMATS",
+    "Binding",
+    "DisabledOperation",
+    "Renderer",
+    "Tool",
+    "ToolSet",
+    "build_toolset",
+    "narrowed",
+    "security_parameter_names",
+]

@@ -50,6 +50,8 @@ class PluginInput:
     manifest_content_type: str | None = None
     openapi_content_type: str | None = None
     bundled_refs: Mapping[str, bytes] = field(default_factory=dict)
+    # The token this marketplace issued the publisher for `auth.verification_tokens`, if any.
+    expected_verification_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,9 @@ class Parameter:
     x_helpers: Any = None
     x_dependent: dict | None = None
     bootstrap_value: str | None = None
+    # `x-marketplace-resource: <kind>`: the value names a resource (a database…) that the
+    # marketplace checks against each user's allow-list.
+    x_marketplace_resource: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -140,6 +145,7 @@ class Parameter:
             "schema": self.schema,
             "x_helpers": self.x_helpers,
             "x_dependent": self.x_dependent,
+            "x_marketplace_resource": self.x_marketplace_resource,
         }
 
 

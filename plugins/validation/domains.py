@@ -62,6 +62,33 @@ def host_of(url: str | None) -> str | None:
     return host.rstrip(".").lower()
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str | None) -> str | None:
+    """A plugin's origin (scheme, host and port) as one string, or None for a non-http(s) URL.
+
+    Origins differ whenever any of the three do, so `localhost:3333` is never the plugin of
+    `localhost:8001`. The usual case, https on port 443, is written as the bare host
+    ("api.example.com"); any other is written in full ("http://localhost:8001",
+    "https://api.example.com:8443").
+    """
+    host = host_of(url)
+    if host is None:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    port = port or _DEFAULT_PORTS[scheme]
+    if scheme == "https" and port == 443:
+        return host
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
+
+
 def normalize_host(host: str | None) -> str | None:
     """A bare host ("www.klarna.com", "www.klarna.com:443", or a URL) as a lower-case host."""
     if not host or not isinstance(host, str):

@@ -186,6 +186,7 @@ def build_parameter(raw: Any) -> Parameter | None:
         if isinstance(raw.get("x-dependent"), dict)
         else None,
         bootstrap_value=text(raw.get("x-bootstrap-value")),
+        x_marketplace_resource=text(raw.get("x-marketplace-resource")),
     )
 
 

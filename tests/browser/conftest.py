@@ -94,7 +94,7 @@ def start_celery_worker():
 
         def start():
             return stack.enter_context(
-                start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10)
+                start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30)
             )
 
         yield start

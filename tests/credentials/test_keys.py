@@ -347,3 +347,40 @@ def test_connect_and_connection_endpoints(acme, alice, alice_api):
     assert alice_api.delete(f"{base}/connection").status_code == 404
     # A key endpoint on an OAuth plugin says so.
     assert alice_api.get(f"{base}/credential").status_code == 400
+
+
+def test_a_validation_run_reports_whether_the_manifest_carries_our_verification_token(acme, alice):
+    """The run of a version says whether its manifest carries the token we issued."""
+    from plugins.credentials.models import VerificationToken
+    from tests.support.plugins import upload
+
+    def auth(tokens):
+        return {
+            "type": "service_http",
+            "authorization_type": "bearer",
+            "verification_tokens": tokens,
+        }
+
+    first = upload(acme, alice, auth=auth({"openai": "someone-elses"}))
+    codes = set(first.run.findings.values_list("code", flat=True))
+    assert "auth.verification_tokens.marketplace_missing" in codes
+    token = VerificationToken.objects.get(plugin=first.version.plugin).token
+
+    second = upload(acme, alice, auth=auth({"openai": "someone-elses", "marketplace": token}))
+    assert second.version.plugin_id == first.version.plugin_id
+    codes = set(second.run.findings.values_list("code", flat=True))
+    assert "auth.verification_tokens.verified" in codes
+    assert "auth.verification_tokens.marketplace_missing" not in codes
+
+
+def test_a_member_who_leaves_takes_no_key_along(user_plugin, acme, alice, bob):
+    from accounts.services import remove_member
+    from plugins.credentials.services import set_user_credential
+
+    set_user_credential(installation=user_plugin, user=bob, token="bobs-key-12345678")
+    resolve_credential(installation=user_plugin, user=bob)  # cached
+    remove_member(membership=acme.memberships.get(user=bob), removed_by=alice)
+    assert not UserCredential.objects.filter(user=bob).exists()
+    with pytest.raises(CredentialMissing):
+        resolve_credential(installation=user_plugin, user=bob)
+    assert AuditEvent.objects.filter(action="credential.member_forgotten").exists()

@@ -34,6 +34,19 @@ def test_it_connects_with_code_and_pkce_and_stores_tokens_encrypted(make_world, 
     assert AuditEvent.objects.filter(action="oauth.connected").count() == 1
 
 
+def test_bootstrap_templates_get_the_token_and_the_response_minus_its_secrets(make_world, alice):
+    world = make_world()
+    world.connect(alice)
+    credential = resolve_credential(installation=world.installation, user=alice)
+    token = credential.headers["Authorization"].split(" ", 1)[1]
+    assert credential.bootstrap["token"] == token
+    data = credential.bootstrap["data"]
+    assert data["token_type"] == "Bearer"
+    assert data["scope"] == "todo:read"
+    assert "expires_in" in data
+    assert not {"access_token", "refresh_token", "id_token"} & set(data)
+
+
 def test_the_authorization_url_always_carries_pkce_s256_and_a_state(make_world, alice):
     world = make_world()
     web = world.web(alice)
@@ -272,3 +285,31 @@ def test_disconnect_revokes_at_the_provider_and_deletes_locally(make_world, alic
         resolve_credential(installation=world.installation, user=alice)
     assert "/oauth/start/" in caught.value.action_url
     assert AuditEvent.objects.filter(action="oauth.disconnected").exists()
+
+
+def test_finished_flows_are_purged_a_day_later(make_world, alice):
+    from plugins.credentials.tasks import purge_finished_flows
+
+    world = make_world()
+    world.connect(alice)
+    fresh = connect_url_for(installation=world.installation, user=alice)
+    assert OAuthFlow.objects.count() == 2
+    assert purge_finished_flows() == 0
+    OAuthFlow.objects.filter(used_at__isnull=False).update(
+        used_at=timezone.now() - timedelta(days=2)
+    )
+    assert purge_finished_flows() == 1
+    assert OAuthFlow.objects.get().key in fresh
+
+
+def test_a_member_who_leaves_has_their_connection_revoked(make_world, acme, alice, bob):
+    from accounts.services import remove_member
+    from plugins.credentials.tasks import disconnect_former_member
+
+    world = make_world()
+    world.connect(bob, login_hint="bob")
+    remove_member(membership=acme.memberships.get(user=bob), removed_by=alice)
+    # The task the removal queued (run here; a worker runs it after the commit):
+    assert disconnect_former_member(acme.pk, bob.pk) == 1
+    assert world.server.stats()["revocation_requests"] == 2
+    assert _nothing_stored(world, bob)

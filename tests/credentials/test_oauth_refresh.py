@@ -287,3 +287,20 @@ def test_without_redis_the_row_lock_serialises_refreshes(make_world, alice, sett
     assert not failures, failures[:3]
     assert world.server.token_requests() == 2
     assert len({r.headers["Authorization"] for r in results}) == 1
+
+
+def test_a_refresh_that_ends_after_a_reconnect_keeps_the_reconnects_tokens(make_world, alice):
+    from plugins.credentials.oauth.refresh import _refresh
+
+    world = make_world()
+    world.connect(alice)
+    stale = connection_of(world.installation, alice)  # what an in-flight refresh had read
+    world.connect(alice)  # the user reconnects meanwhile
+    reconnected = resolve_credential(installation=world.installation, user=alice)
+
+    entry = _refresh(stale)
+
+    assert entry["generation"] == reconnected.generation
+    again = resolve_credential(installation=world.installation, user=alice)
+    assert again.headers == reconnected.headers
+    assert connection_of(world.installation, alice).state == ConnectionState.CONNECTED

@@ -23,12 +23,12 @@ def redis_worker():
     assert celery_app.conf.broker_url.startswith("redis://")
     celery_app.control.purge()
     with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10
+        celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30
     ) as worker:
         yield worker
 
 
-def wait_until_finished(run: ValidationRun, seconds: float = 30) -> ValidationRun:
+def wait_until_finished(run: ValidationRun, seconds: float = 120) -> ValidationRun:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         run.refresh_from_db()

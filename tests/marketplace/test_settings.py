@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from plugins.proxy.assertion import generate_pem
+
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = "k1:" + base64.b64encode(b"k" * 32).decode()
+ASSERTION_KEY = generate_pem()
 
 
 def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
@@ -28,6 +31,7 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
             "ENVIRONMENT",
             "TESTING",
             "MARKETPLACE_ENCRYPTION_KEYS",
+            "MARKETPLACE_ASSERTION_KEYS",
         }
     }
     clean.update({"DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "marketplace.settings"})
@@ -77,7 +81,11 @@ def test_it_requires_a_secret_key_in_production(tmp_path):
 
 def test_it_is_safe_by_default_in_production(tmp_path):
     result = load_settings(
-        tmp_path, ENVIRONMENT="production", SECRET_KEY="x" * 50, MARKETPLACE_ENCRYPTION_KEYS=KEYS
+        tmp_path,
+        ENVIRONMENT="production",
+        SECRET_KEY="x" * 50,
+        MARKETPLACE_ENCRYPTION_KEYS=KEYS,
+        MARKETPLACE_ASSERTION_KEYS=ASSERTION_KEY,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "False True"
@@ -114,6 +122,7 @@ def test_production_settings_pass_djangos_deployment_checks(tmp_path):
             "SECRET_KEY": "k" * 20 + "-production-test-key-0123456789",
             "ALLOWED_HOSTS": "marketplace.example.com",
             "MARKETPLACE_ENCRYPTION_KEYS": KEYS,
+            "MARKETPLACE_ASSERTION_KEYS": ASSERTION_KEY,
         }
     )
     result = subprocess.run(
@@ -189,3 +198,21 @@ def test_the_new_private_destinations_variable_wins_over_the_old_one_silently(tm
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['127.0.0.1:9000']"
     assert "deprecated" not in result.stderr
+
+
+def test_it_requires_assertion_keys_in_production(tmp_path):
+    result = load_settings(
+        tmp_path, ENVIRONMENT="production", SECRET_KEY="x" * 50, MARKETPLACE_ENCRYPTION_KEYS=KEYS
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "configuration error: MARKETPLACE_ASSERTION_KEYS is required when ENVIRONMENT=production"
+    )
+
+
+def test_it_generates_a_development_assertion_key_once(tmp_path):
+    assert load_settings(tmp_path).returncode == 0
+    key = (tmp_path / "assertion_keys.pem").read_text()
+    assert "PRIVATE KEY" in key
+    assert load_settings(tmp_path).returncode == 0
+    assert (tmp_path / "assertion_keys.pem").read_text() == key

@@ -1,7 +1,7 @@
 """A total deadline, not per-socket timeouts (SECURITY.md pitfall 8).
 
-Deadlines here are 1 s; the upper bounds leave 2 s of slack for a busy machine, while the
-servers would keep going for 10 s or more, so the tests fail only if the deadline is ignored.
+Deadlines here are 1 s; the upper bounds leave 5 s of slack for a loaded 2-core machine, while
+the servers would keep going for 10 s or more, so the tests fail only if the deadline is ignored.
 """
 
 import pytest
@@ -11,7 +11,7 @@ from plugins.outbound import FetchError, fetch
 from .conftest import drip, elapsed_of
 
 DEADLINE = 1.0
-SLACK = 2.0
+SLACK = 5.0
 
 
 def silent(handler):

@@ -40,7 +40,7 @@ def test_it_fetches_a_document(serve):
     assert result.url == f"{server.url}/manifest.json#ignored"
     assert result.final_url == f"{server.url}/manifest.json"
     assert result.redirects == ()
-    assert 0 <= result.elapsed < 5
+    assert 0 <= result.elapsed < 30  # measured and plausible; speed belongs in make bench
     assert server.seen[0].headers["user-agent"] == USER_AGENT
     assert server.seen[0].headers["host"] == f"127.0.0.1:{server.port}"
 
@@ -116,14 +116,14 @@ def test_it_refuses_a_declared_length_above_the_cap_before_reading(serve):
     elapsed, error = elapsed_of(lambda: fetch(f"{server.url}/", max_bytes=MB, timeout=8))
     assert isinstance(error, FetchError)
     assert error.code == "outbound.too_large"
-    assert elapsed < 4
+    assert elapsed < 7  # well before the 8 s deadline the server would otherwise run into
 
 
 def test_it_answers_head_without_reading_the_declared_body(serve):
     server = serve({"/": declares_50mb})
     elapsed, error = elapsed_of(lambda: fetch(f"{server.url}/", method="HEAD", max_bytes=MB))
     assert error is None
-    assert elapsed < 4
+    assert elapsed < 8  # the server holds the body back for 10 s
 
 
 def chunked_50mb(handler):

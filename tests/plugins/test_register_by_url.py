@@ -187,7 +187,7 @@ def test_a_url_registration_joins_the_uploaded_plugin_of_the_same_name_and_origi
         organization=acme,
         manifest=manifest,
         openapi=b'{"openapi": "3.0.0", "paths": {}}',
-        origin="127.0.0.1",
+        origin=f"http://127.0.0.1:{plugin_server.port}",  # the same origin: scheme, host, port
         visibility="private",
         submitted_by=alice,
     )

@@ -113,7 +113,7 @@ class LoopbackServer:
     def connections(self) -> int:
         return self.httpd.connections
 
-    def wait_handled(self, count: int = 1, timeout: float = 5.0) -> None:
+    def wait_handled(self, count: int = 1, timeout: float = 30.0) -> None:
         """Wait until `count` requests have finished in the handler threads."""
         for _ in range(count):
             assert self.httpd.handled.acquire(timeout=timeout), "handler did not finish"

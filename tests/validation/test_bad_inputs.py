@@ -23,7 +23,7 @@ def test_it_refuses_a_50000_operation_spec_quickly():
     elapsed = time.perf_counter() - started
     assert "openapi.operations.too_many" in codes(report, "error")
     assert report.plugin is None
-    assert elapsed < 15, elapsed
+    assert elapsed < 60, elapsed  # a hang, not a slow machine: speed is in make bench
 
 
 def test_it_validates_a_1000_operation_spec_in_bounded_time():
@@ -31,7 +31,7 @@ def test_it_validates_a_1000_operation_spec_in_bounded_time():
     report = validate(spec_doc=_many_operations(1_000))
     assert report.passed
     assert len(report.plugin["operations"]) == 1_000
-    assert time.perf_counter() - started < 30
+    assert time.perf_counter() - started < 90  # a hang, not speed (make bench measures it)
 
 
 def test_it_never_raises_on_random_garbage():

@@ -85,6 +85,32 @@ CASES = {
             )
         ),
     ),
+    "auth.verification_tokens.verified": (
+        "info",
+        lambda: validate(
+            manifest(
+                auth={
+                    "type": "service_http",
+                    "authorization_type": "bearer",
+                    "verification_tokens": {"marketplace": "mkpv_ours"},
+                }
+            ),
+            expected_verification_token="mkpv_ours",
+        ),
+    ),
+    "auth.verification_tokens.marketplace_missing": (
+        "warning",
+        lambda: validate(
+            manifest(
+                auth={
+                    "type": "service_http",
+                    "authorization_type": "bearer",
+                    "verification_tokens": {"openai": "someone-elses"},
+                }
+            ),
+            expected_verification_token="mkpv_ours",
+        ),
+    ),
     "openplugin.extension.wrong_type": (
         "error",
         lambda: validate_openplugin(spec(**{"x-openplugin": ["name"]})),

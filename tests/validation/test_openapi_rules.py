@@ -189,6 +189,7 @@ def test_it_builds_operations_with_refs_resolved():
         "schema": {"type": "string"},
         "x_helpers": None,
         "x_dependent": None,
+        "x_marketplace_resource": None,
     }
     # the normalised document keeps its own refs for clients
     assert report.normalized_openapi["paths"]["/todos"]["get"]["responses"]["200"]["content"][

@@ -29,6 +29,7 @@ from plugins.credentials.models import OAuthClient, OAuthConnection, OAuthFlow
 from plugins.credentials.oauth import protocol
 from plugins.credentials.oauth.config import NotConfigured, provider_config
 from plugins.credentials.oauth.connections import store_tokens
+from plugins.credentials.oauth.lock import connection_lock
 from plugins.credentials.oauth.protocol import TokenError
 
 logger = logging.getLogger(__name__)
@@ -202,16 +203,27 @@ def _issuer_matches(issuer: str, config) -> bool:
     return config.authorize_url.startswith(prefix)
 
 
-@transaction.atomic
 def _save_connection(flow: OAuthFlow, tokens) -> OAuthConnection:
-    connection, created = OAuthConnection.objects.select_for_update().get_or_create(
+    connection, created = OAuthConnection.objects.get_or_create(
         installation=flow.installation,
         user=flow.user,
         defaults={"organization_id": flow.organization_id},
     )
-    connection.failures_today = 0
-    connection.retry_after = None
-    store_tokens(connection, tokens, refreshed=False)
+    # A refresh of the old tokens may be in flight: wait for it, then replace them.
+    with connection_lock(connection.pk), transaction.atomic():
+        connection = (
+            OAuthConnection.objects.select_for_update(of=("self",))
+            .select_related("organization", "user", "installation__plugin")
+            .get(pk=connection.pk)
+        )
+        connection.failures_today = 0
+        connection.retry_after = None
+        store_tokens(connection, tokens, refreshed=False)
+        _audit_connected(flow, connection, created)
+    return connection
+
+
+def _audit_connected(flow: OAuthFlow, connection: OAuthConnection, created: bool) -> None:
     record_event(
         organization=flow.organization,
         action="oauth.connected" if created else "oauth.reconnected",
@@ -220,7 +232,6 @@ def _save_connection(flow: OAuthFlow, tokens) -> OAuthConnection:
         installation=flow.installation_id,
         scopes=connection.scopes,
     )
-    return connection
 
 
 def _burn(flow: OAuthFlow) -> bool:

@@ -15,6 +15,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from plugins import vault
 from plugins.credentials import cache
@@ -82,20 +83,35 @@ def _refresh(connection: OAuthConnection) -> dict:
     before = connection.state
     if before == ConnectionState.REFRESHING:
         before = ConnectionState.CONNECTED  # its last holder died mid-refresh
-    connection.state = ConnectionState.REFRESHING
-    connection.save(update_fields=["state", "updated_at"])
+    # Shown to the user while the provider answers; only if the row is still what we read.
+    OAuthConnection.objects.filter(pk=connection.pk, generation=connection.generation).update(
+        state=ConnectionState.REFRESHING, updated_at=timezone.now()
+    )
+    outcome: TokenError | object
     try:
-        tokens = _ask_provider(connection)
+        outcome = _ask_provider(connection)
     except TokenError as error:
         logger.info("oauth connection %s: refresh failed (%s)", connection.pk, error.kind)
-        with transaction.atomic():
-            record_failure(connection, error, previous_state=before)
-    else:
-        with transaction.atomic():
-            store_tokens(connection, tokens, refreshed=True, previous_state=before)
+        outcome = error
+    with transaction.atomic():
+        current = (
+            OAuthConnection.objects.select_for_update(of=("self",))
+            .select_related("organization", "user", "installation__plugin")
+            .filter(pk=connection.pk)
+            .first()
+        )
+        if current is None:  # disconnected meanwhile
+            return {**snapshot(connection), "state": "gone"}
+        if current.generation != connection.generation:
+            # The user reconnected while we asked the provider: theirs is newer, keep it.
+            return publish(current)
+        if isinstance(outcome, TokenError):
+            record_failure(current, outcome, previous_state=before)
+        else:
+            store_tokens(current, outcome, refreshed=True, previous_state=before)
     # Publish now as well: the waiters behind this lock read the cache first.
-    entry = snapshot(connection)
-    cache.put(cache.oauth_key(connection.installation_id, connection.user_id), entry)
+    entry = snapshot(current)
+    cache.put(cache.oauth_key(current.installation_id, current.user_id), entry)
     return entry
 
 

@@ -68,6 +68,8 @@ def _block(ctx: Context) -> tuple[object, str, str] | None:
         "auth.oauth.content_type.unknown": E,
         "auth.oauth.content_type.missing": W,
         "auth.verification_tokens.missing": W,
+        "auth.verification_tokens.marketplace_missing": W,
+        "auth.verification_tokens.verified": I,
     },
 )
 def check_auth(ctx: Context, emit: Emit) -> None:
@@ -132,6 +134,8 @@ def check_auth(ctx: Context, emit: Emit) -> None:
             )
     if scheme.name == "oauth":
         _check_oauth_content_type(data, at, document, emit)
+    if scheme.wants_verification and ctx.source.expected_verification_token:
+        _check_marketplace_token(data, at, document, emit, ctx.source.expected_verification_token)
     if scheme.wants_verification and ctx.dialect == OPENAI_MANIFEST:
         tokens = data.get("verification_tokens")
         if not isinstance(tokens, dict) or not tokens:
@@ -142,6 +146,26 @@ def check_auth(ctx: Context, emit: Emit) -> None:
                 "own verification token when the plugin is registered.",
                 document=document,
             )
+
+
+def _check_marketplace_token(data: dict, at: str, document: str, emit: Emit, expected: str) -> None:
+    """Whether the publisher put the token this marketplace issued into the auth block."""
+    tokens = data.get("verification_tokens")
+    if isinstance(tokens, dict) and expected in tokens.values():
+        emit(
+            "auth.verification_tokens.verified",
+            f"{at}/verification_tokens",
+            "The marketplace's verification token is in the manifest: the publisher controls it.",
+            document=document,
+        )
+        return
+    emit(
+        "auth.verification_tokens.marketplace_missing",
+        f"{at}/verification_tokens",
+        "The marketplace's verification token (on the plugin's Credentials page) is not in "
+        "auth.verification_tokens; add it to show that you control the plugin.",
+        document=document,
+    )
 
 
 def _check_oauth_content_type(data: dict, at: str, document: str, emit: Emit) -> None:

@@ -1,0 +1,97 @@
+"""Who is calling which installation, resolved once and cached for the async hot path.
+
+`load_context(token, installation_id, on_behalf_of)` (sync, database) checks the bearer token,
+the acting member, the installation (tenancy: missing and not-yours are the same 404) and asks
+the one policy what the member may do. `CallContextCache` keeps the answer in process for a few
+seconds, keyed by the token's HMAC, and drops it as soon as the installation's generation moves
+(any change to it, its allow-lists or its pin; see plugins.installations.generations). A token
+revoked or a member removed elsewhere stops working within CONTEXT_TTL seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rest_framework.exceptions import NotFound, PermissionDenied
+
+from accounts.authentication import actor_for_token
+from accounts.tokens import hash_secret
+from plugins.installations.actors import member_named
+from plugins.installations.policy import Policy
+from plugins.installations.selectors import installation_of, policy_of
+from plugins.proxy.errors import ProxyError
+
+CONTEXT_TTL = 5.0
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class CallContext:
+    installation: object
+    user: object
+    via: str
+    policy: Policy
+
+
+def _error(status: int, code: str, message: str) -> ProxyError:
+    return ProxyError(status, code, message, decision="unavailable")
+
+
+def load_context(token: str, installation_id: int, on_behalf_of: str) -> CallContext:
+    actor = actor_for_token(token) if token else None
+    if actor is None:
+        raise _error(401, "not_authenticated", "Invalid or expired token.")
+    try:
+        user = member_named(actor, on_behalf_of)
+    except PermissionDenied as exc:
+        raise _error(403, "permission_denied", str(exc.detail)) from None
+    except NotFound as exc:
+        raise _error(404, "not_found", str(exc.detail)) from None
+    installation = installation_of(organization=actor.organization, installation_id=installation_id)
+    if installation is None:
+        raise _error(404, "not_found", "Not found.")
+    return CallContext(
+        installation=installation,
+        user=user,
+        via=actor.token_kind,
+        policy=policy_of(installation=installation, user=user),
+    )
+
+
+class CallContextCache:
+    def __init__(self) -> None:
+        self._entries: dict[tuple, tuple[float, bytes | None, CallContext]] = {}
+
+    def get(self, token: str, installation_id: int, on_behalf_of: str, generation=...):
+        """The cached context if fresh and (unless `generation` is omitted) of that
+        generation; None otherwise."""
+        entry = self._entries.get(self._key(token, installation_id, on_behalf_of))
+        if entry is None:
+            return None
+        expires, cached_generation, context = entry
+        if expires < time.monotonic():
+            return None
+        if generation is not ... and cached_generation != generation:
+            return None
+        return context
+
+    def put(self, token, installation_id, on_behalf_of, generation, context) -> None:
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[self._key(token, installation_id, on_behalf_of)] = (
+            time.monotonic() + CONTEXT_TTL,
+            generation,
+            context,
+        )
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    @staticmethod
+    def _key(token: str, installation_id: int, on_behalf_of: str) -> tuple:
+        # Never the token itself as a key: its HMAC, as stored for API credentials.
+        return (hash_secret(token), installation_id, on_behalf_of.lower())
+
+
+contexts = CallContextCache()

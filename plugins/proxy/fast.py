@@ -1,0 +1,224 @@
+"""The call endpoint's async face: POST /api/v1/installations/{id}/operations/{op}/call.
+
+Same steps as `pipeline.call_operation` (it reuses them), arranged for the hot path under ASGI:
+the caller's context (token → actor → member → installation → policy) is cached per process
+and re-checked against the installation's generation in the same Redis round trip that counts
+the rate limits; the request goes out through the pooled async outbound client; the call event
+is one XADD. Only a cache miss, a credential lookup and an x-filter leave the event loop (to a
+worker thread; the filter renders in the sandbox's worker processes).
+
+Documented in the API schema through `CallApi` (plugins/proxy/api.py), which the URL names as
+its class; this function serves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from plugins.installations.actors import ON_BEHALF_OF
+from plugins.outbound import FetchError, async_fetch, close_loop_session
+from plugins.proxy import pipeline, ratelimit
+from plugins.proxy.arguments import parse_arguments
+from plugins.proxy.context import contexts, load_context
+from plugins.proxy.errors import ProxyError
+from plugins.proxy.events import record_call_async
+from plugins.proxy.ids import new_request_id
+
+_database_used: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "database_used", default=False
+)
+
+
+def _in_thread(function):
+    """`function` run in the request's thread (where Django keeps its database connection),
+    noting that the request touched the database."""
+    threaded = sync_to_async(function, thread_sensitive=True)
+
+    async def run(*args, **kwargs):
+        _database_used.set(True)
+        return await threaded(*args, **kwargs)
+
+    return run
+
+
+def used_database() -> bool:
+    return _database_used.get()
+
+
+_load_context = _in_thread(load_context)
+_credential_for = _in_thread(pipeline.credential_for)
+_refreshed = _in_thread(pipeline.refreshed_credential)
+_answer_in_thread = _in_thread(pipeline.answer)
+
+
+def _json(status: int, body: dict, headers: dict | None = None) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None) -> JsonResponse:
+    return _json(status, {"error": {"code": code, "message": message}}, headers)
+
+
+def _bearer(request) -> str | None:
+    return bearer_token(request.headers.get("Authorization", ""))
+
+
+def bearer_token(header: str) -> str | None:
+    """None without an Authorization header; "" for one that isn't a bearer token."""
+    scheme, _, token = header.partition(" ")
+    if not header:
+        return None
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _context_and_rate(token: str, installation_id: int, on_behalf_of: str):
+    """The cached call context (reloaded when stale), after counting the call once."""
+    if not settings.REDIS_URL:  # `make run`: no shared cache to invalidate, so no caching
+        context = await _load_context(token, installation_id, on_behalf_of)
+        await sync_to_async(ratelimit.check_rate, thread_sensitive=True)(
+            user_id=context.user.pk, installation_id=installation_id
+        )
+        return context
+    cached = contexts.get(token, installation_id, on_behalf_of, generation=...)
+    if cached is not None:
+        generation = await ratelimit.check_rate_async(
+            user_id=cached.user.pk, installation_id=installation_id
+        )
+        if contexts.get(token, installation_id, on_behalf_of, generation) is cached:
+            return cached
+        context = await _load_context(token, installation_id, on_behalf_of)
+    else:
+        context = await _load_context(token, installation_id, on_behalf_of)
+        generation = await ratelimit.check_rate_async(
+            user_id=context.user.pk, installation_id=installation_id
+        )
+    contexts.put(token, installation_id, on_behalf_of, generation, context)
+    return context
+
+
+async def _send(upstream, credential, installation, user):
+    response = await _send_once(upstream, credential)
+    if pipeline.should_refresh(response, installation, credential):
+        credential = await _refreshed(installation, user, credential)
+        response = await _send_once(upstream, credential)
+    return response
+
+
+async def _send_once(upstream, credential):
+    request = pipeline.outbound_arguments(upstream, credential)
+    deadline = time.monotonic() + settings.PROXY_TIMEOUT
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = await async_fetch(**request, timeout=max(deadline - time.monotonic(), 0.001))
+        except FetchError as exc:
+            if attempt == 1 and pipeline.retryable(exc, upstream):
+                continue
+            raise pipeline.upstream_error(exc) from None
+        wait = pipeline.retry_wait(upstream, response, deadline) if attempt == 1 else None
+        if wait is not None:
+            await asyncio.sleep(wait)
+            continue
+        return response
+
+
+async def handle_call(
+    *, installation_id: int, operation: str, token: str | None, on_behalf_of: str, body: bytes
+) -> tuple[int, dict, dict]:
+    """The whole call: (HTTP status, JSON body, headers). Served by `call_view` (Django) and by
+    plugins.proxy.asgi (ahead of Django, in production)."""
+    started = time.perf_counter()
+    if token is None:
+        return _error_parts(
+            401,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+            {"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    request_id = new_request_id()
+    try:
+        context = await _context_and_rate(token, installation_id, on_behalf_of)
+    except ProxyError as exc:
+        headers = dict(exc.headers)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        if exc.status in (401, 403, 404):
+            return _error_parts(exc.status, exc.code, exc.message, headers)
+        return exc.status, exc.body(request_id), headers
+    installation, user = context.installation, context.user
+    event = pipeline.new_event(
+        installation=installation,
+        user=user,
+        via=context.via,
+        operation=operation,
+        request_id=request_id,
+    )
+    upstream_ms = 0.0
+    try:
+        payload = parse_arguments(body)
+        if not isinstance(payload, dict) or set(payload) - {"arguments"}:
+            raise ProxyError(
+                400,
+                "proxy.invalid_body",
+                'The body must be {"arguments": {…}}.',
+                decision="invalid",
+            )
+        prepared = pipeline.prepare_call(
+            installation=installation,
+            user=user,
+            policy=context.policy,
+            operation=operation,
+            arguments=payload.get("arguments", {}),
+        )
+        credential = (
+            None
+            if pipeline.auth_type(installation) == "none"
+            else await _credential_for(installation, user)
+        )
+        sent_at = time.perf_counter()
+        response = await _send(prepared.upstream, credential, installation, user)
+        upstream_ms = (time.perf_counter() - sent_at) * 1000
+        if prepared.tool_filter:
+            result = await _answer_in_thread(response, prepared, request_id, event)
+        else:
+            result = pipeline.answer(response, prepared, request_id, event)
+    except ProxyError as exc:
+        result = pipeline.failed(exc, request_id, event)
+    result = pipeline.finish(result, event, started, upstream_ms)
+    await record_call_async(event)
+    return result.http_status, result.body, result.headers
+
+
+def _error_parts(status: int, code: str, message: str, headers: dict | None = None):
+    return status, {"error": {"code": code, "message": message}}, headers or {}
+
+
+@csrf_exempt
+async def call_view(request, installation_id: int, operation: str):
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+    try:
+        status, body, headers = await handle_call(
+            installation_id=installation_id,
+            operation=operation,
+            token=_bearer(request),
+            on_behalf_of=request.headers.get(ON_BEHALF_OF, ""),
+            body=request.body,
+        )
+    finally:
+        if "wsgi.version" in request.META:
+            # Under WSGI (and Django's test client) every request gets a fresh event loop, so
+            # its outbound pool can't outlive it: close it now rather than leak it.
+            await close_loop_session()
+    return _json(status, body, headers)

@@ -1,0 +1,131 @@
+"""The OpenAPI passthrough: requests shaped like the plugin's own API, mapped to flat arguments.
+
+Clients that read a spec (LangChain, Semantic Kernel, FastMCP) call the served spec's `servers`
+URL; under that base, the operation is matched from method and path (anything not in the pinned
+spec is 404) and the request's path, query, declared headers and body become the same flat
+arguments a model would send, then run through the same pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import unquote
+
+from plugins.proxy.arguments import parse_arguments
+from plugins.proxy.errors import ProxyError
+from plugins.tools import Tool, ToolSet
+
+_PARAM = re.compile(r"\{([^}/]+)\}")
+
+
+def _pattern(path: str) -> re.Pattern:
+    parts = _PARAM.split(path)
+    regex = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<p{i // 2}>[^/]+)" for i, part in enumerate(parts)
+    )
+    return re.compile(f"^{regex}$")
+
+
+def match_operation(toolset: ToolSet, method: str, path: str) -> tuple[Tool, dict] | None:
+    """The tool whose method and path template match, with the raw path values by name."""
+    path = "/" + path.lstrip("/")
+    for tool in toolset.tools:
+        if tool.method.upper() != method.upper():
+            continue
+        found = _pattern(tool.path).match(path)
+        if found:
+            names = _PARAM.findall(tool.path)
+            return tool, {name: unquote(found.group(f"p{i}")) for i, name in enumerate(names)}
+    return None
+
+
+def _invalid(pointer: str, message: str) -> ProxyError:
+    return ProxyError(
+        422,
+        "proxy.invalid_arguments",
+        "The arguments do not match the operation.",
+        decision="invalid",
+        details={"violations": [{"pointer": pointer, "message": message}]},
+    )
+
+
+def _coerce(value: str, schema: dict) -> object:
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    try:
+        if "integer" in kinds:
+            return int(value)
+        if "number" in kinds:
+            return float(value)
+    except ValueError:
+        return value
+    if "boolean" in kinds and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+def arguments_from_request(
+    tool: Tool, path_values: dict, query: dict[str, list[str]], headers, body: bytes
+) -> dict:
+    """The flat arguments a request under the passthrough base stands for."""
+    props = tool.input_schema.get("properties", {})
+    arguments: dict[str, object] = {}
+    for name, value in path_values.items():
+        arg = tool.argument_for("path", name)
+        if arg is not None:
+            arguments[arg] = _coerce(value, props.get(arg, {}))
+    for name, values in query.items():
+        arg = tool.argument_for("query", name)
+        if arg is None:
+            raise _invalid(f"/{name}", "Unknown query parameter.")
+        schema = props.get(arg, {})
+        is_array = schema.get("type") == "array" or "array" in (schema.get("type") or [])
+        if len(values) > 1 and not is_array:
+            raise _invalid(f"/{arg}", "The parameter was given more than once.")
+        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        arguments[arg] = (
+            [_coerce(v, items) for v in values] if is_array else _coerce(values[0], schema)
+        )
+    for arg, binding in tool.bindings.items():
+        if binding.location == "header" and binding.name in headers:
+            arguments[arg] = _coerce(headers[binding.name], props.get(arg, {}))
+    if body.strip():
+        if tool.body_content_type is None:
+            raise _invalid("", "This operation takes no request body.")
+        parsed = parse_arguments(body)
+        whole = next((a for a, b in tool.bindings.items() if b.location == "body_whole"), None)
+        if whole is not None:
+            arguments[whole] = parsed
+        elif isinstance(parsed, dict):
+            for key, value in parsed.items():
+                arg = tool.argument_for("body", key) or key
+                if arg in arguments:
+                    raise _invalid(f"/{key}", "Given both in the body and elsewhere.")
+                arguments[arg] = value
+        else:
+            raise _invalid("", "The body must be a JSON object.")
+    return arguments
+
+
+def served_spec(openapi: dict, *, base_url: str, operations: set[str], tools: ToolSet) -> dict:
+    """The pinned, repaired spec with only the member's callable operations, `servers` set to
+    the passthrough base and the marketplace token as the only security scheme."""
+    spec = json.loads(json.dumps(openapi))
+    granted = {(t.method, t.path) for t in tools.tools if t.operation in operations}
+    for path, item in list((spec.get("paths") or {}).items()):
+        if not isinstance(item, dict):
+            continue
+        for method in list(item):
+            if method in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
+                if (method, path) not in granted:
+                    del item[method]
+                elif isinstance(item[method], dict):
+                    item[method].pop("security", None)
+        if not any(m in item for m in ("get", "put", "post", "delete", "patch", "head", "options")):
+            del spec["paths"][path]
+    spec["servers"] = [{"url": base_url}]
+    components = spec.setdefault("components", {})
+    components["securitySchemes"] = {"marketplace": {"type": "http", "scheme": "bearer"}}
+    spec["security"] = [{"marketplace": []}]
+    return spec

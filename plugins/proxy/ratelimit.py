@@ -1,0 +1,73 @@
+"""Rate limits per user and per installation: fixed one-minute windows counted in Redis, so
+every web process counts together (the Django cache stands in without Redis, in `make run`).
+
+`check_rate` serves the sync face; `check_rate_async` the async one, in the same Redis round
+trip as the installation's generation (see plugins.installations.generations).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from plugins.installations.generations import key as generation_key
+from plugins.proxy import store
+from plugins.proxy.errors import ProxyError
+
+WINDOW_SECONDS = 60
+
+
+def _limits(user_id: int | None, installation_id: int, now: float):
+    window = int(now // WINDOW_SECONDS)
+    retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now))
+    limits = [(f"proxy:rate:inst:{installation_id}:{window}", settings.PROXY_RATE_PER_INSTALLATION)]
+    if user_id is not None:
+        limits.append((f"proxy:rate:user:{user_id}:{window}", settings.PROXY_RATE_PER_USER))
+    return limits, retry_after
+
+
+def _refuse(retry_after: int) -> ProxyError:
+    return ProxyError(
+        429,
+        "proxy.rate_limited",
+        "Too many calls; try again later.",
+        decision="rate_limited",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def check_rate(*, user_id: int | None, installation_id: int, now: float | None = None) -> None:
+    """Count one call; ProxyError 429 with Retry-After when a limit is passed."""
+    limits, retry_after = _limits(user_id, installation_id, time.time() if now is None else now)
+    client = store.sync_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        for key, _ in limits:
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_SECONDS + 5)
+        counts = pipe.execute()[::2]
+    else:
+        counts = []
+        for key, _ in limits:
+            cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+            counts.append(cache.incr(key))
+    if any(count > limit for count, (_, limit) in zip(counts, limits, strict=True)):
+        raise _refuse(retry_after)
+
+
+async def check_rate_async(*, user_id: int | None, installation_id: int) -> bytes | None:
+    """Count one call and return the installation's generation, in one Redis round trip."""
+    client = store.async_client()
+    limits, retry_after = _limits(user_id, installation_id, time.time())
+    pipe = client.pipeline(transaction=False)
+    for key, _ in limits:
+        pipe.incr(key)
+        pipe.expire(key, WINDOW_SECONDS + 5)
+    pipe.get(generation_key(installation_id))
+    replies = await pipe.execute()
+    counts = replies[:-1:2]
+    if any(count > limit for count, (_, limit) in zip(counts, limits, strict=True)):
+        raise _refuse(retry_after)
+    return replies[-1]

@@ -1,0 +1,84 @@
+"""In production the call endpoint is served ahead of Django (marketplace.asgi): the same
+answers, straight from the ASGI application, with a real database transaction per request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from accounts.models import CredentialKind
+from accounts.services import issue_credential
+from marketplace.asgi import application
+from plugins.installations.models import CallEvent
+from plugins.outbound import close_loop_session
+from plugins.proxy.events import drain_call_events
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(path: str, body, headers: dict) -> httpx.Response:
+    async def go():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            try:
+                return await client.post(path, content=body, headers=headers)
+            finally:
+                await close_loop_session()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def token(acme, bob):
+    return issue_credential(
+        organization=acme, kind=CredentialKind.PERSONAL, name="fast", created_by=bob, user=bob
+    )[1]
+
+
+def call_path(installation, operation: str) -> str:
+    return f"/api/v1/installations/{installation.pk}/operations/{operation}/call"
+
+
+def test_it_serves_calls_ahead_of_django(data_install, token, upstream):
+    body = json.dumps({"arguments": {"database": "sales", "question": "how many?"}})
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    response = post(call_path(data_install, "querySqlDatabase"), body, auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["database"] == "sales"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["server-timing"].startswith("proxy;dur=")
+    denied = post(
+        call_path(data_install, "querySqlDatabase"),
+        json.dumps({"arguments": {"database": "finance", "question": "how many?"}}),
+        auth,
+    )
+    assert denied.status_code == 403
+    assert len(upstream.seen) == 1
+    drain_call_events()
+    assert sorted(CallEvent.objects.values_list("decision", flat=True)) == ["allowed", "denied"]
+
+
+def test_it_refuses_strangers_the_same_way(data_install, upstream):
+    no_token = post(call_path(data_install, "listTables"), "{}", {})
+    assert no_token.status_code == 401
+    assert no_token.json()["error"]["code"] == "not_authenticated"
+    bad = post(call_path(data_install, "listTables"), "{}", {"Authorization": "Bearer mkp_nope"})
+    assert bad.status_code == 401
+    assert upstream.connections == 0
+
+
+def test_a_host_not_allowed_goes_to_django_which_refuses_it(data_install, token, upstream):
+    async def go():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://evil.example") as c:
+            return await c.post(
+                call_path(data_install, "listTables"),
+                content='{"arguments": {}}',
+                headers={"Authorization": f"Bearer {token}"},
+            )
+
+    assert asyncio.run(go()).status_code == 400
+    assert upstream.connections == 0

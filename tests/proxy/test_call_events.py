@@ -1,0 +1,32 @@
+"""Call events: off the request path, in bulk, and a crashed drainer loses nothing."""
+
+from __future__ import annotations
+
+from plugins.installations.models import CallEvent
+from plugins.proxy import events
+from tests.proxy.conftest import call
+
+
+def test_a_drainer_that_dies_before_acknowledging_loses_nothing(data_install, bob_api):
+    for _ in range(3):
+        call(bob_api, data_install, "listTables", {})
+    client = events._redis()
+    client.xgroup_create(events.STREAM, events.GROUP, id="0", mkstream=True)  # Redis is fresh
+    # a worker reads the batch and dies before writing or acknowledging it
+    taken = client.xreadgroup(events.GROUP, "crashed-worker", {events.STREAM: ">"}, count=10)
+    assert len(taken[0][1]) == 3
+    assert events.drain_call_events() == 0  # not idle long enough to be taken over yet
+    assert events.drain_call_events(claim_idle_ms=0) == 3
+    assert CallEvent.objects.count() == 3
+    assert events.drain_call_events(claim_idle_ms=0) == 0
+
+
+def test_a_redelivered_batch_is_written_once(data_install, bob_api):
+    call(bob_api, data_install, "listTables", {})
+    entries = events._redis().xrange(events.STREAM)
+    payloads = [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+    events._insert(payloads)
+    events._insert(payloads)  # a worker that wrote, then died before acknowledging
+    assert CallEvent.objects.count() == 1
+    assert events.drain_call_events() == 1  # the stream still holds it: written once
+    assert CallEvent.objects.count() == 1
