@@ -9,6 +9,27 @@ from django import forms
 FIELD_PREFIX = "arg_"
 
 
+class CallFilterForm(forms.Form):
+    user = forms.CharField(required=False, max_length=254, label="Person")
+    plugin = forms.CharField(required=False, max_length=100)
+    decision = forms.ChoiceField(required=False)
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        from plugins.installations.models import CallDecision
+
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [("", "Any"), *CallDecision.choices]
+        self.fields["user"].widget.attrs.update(list="call-people", autocomplete="off")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+
 class InstallForm(forms.Form):
     plugin = forms.CharField(max_length=32)
 

@@ -25,4 +25,11 @@ urlpatterns = [
         views.try_operation,
         name="installation-try",
     ),
+    path("o/<slug:org_slug>/calls/", views.call_log, name="call-log"),
+    path("o/<slug:org_slug>/calls.csv", views.call_log_csv, name="call-log-csv"),
+    path(
+        "o/<slug:org_slug>/plugins/<int:plugin_id>/usage/",
+        views.plugin_usage,
+        name="plugin-usage",
+    ),
 ]

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.selectors import members_of
-from accounts.tenancy import organization_view
+from accounts.tenancy import get_scoped_or_404, organization_view
 from plugins import charts, selectors
-from plugins.console import forms, usage
+from plugins.console import calls, forms, usage
 from plugins.console.selectors import installations_with_usage, pinnable_versions
 from plugins.installations import services
 from plugins.installations.models import AllowList
 from plugins.installations.selectors import installation_of, tools_and_summary_of
+from plugins.models import Plugin
 from plugins.proxy.pipeline import call_operation
 
 
@@ -268,4 +271,74 @@ def try_operation(request, installation_id: int, operation: str):
             else None,
             "error": result.body.get("error") if result else None,
         },
+    )
+
+
+def _call_filters(request) -> tuple[forms.CallFilterForm, calls.CallFilters]:
+    form = forms.CallFilterForm(request.GET or None)
+    if not form.is_valid():
+        return form, calls.CallFilters()
+    data = form.cleaned_data
+    return form, calls.CallFilters(
+        user=data["user"].strip(),
+        plugin=data["plugin"].strip(),
+        decision=data["decision"],
+        since=data["since"],
+        until=data["until"],
+    )
+
+
+@organization_view(min_role=Role.ADMIN)
+def call_log(request):
+    """Every call made through the proxy in this organization: who, which operation, the
+    decision and how it went; filters, keyset pages of 50, a CSV of the same filters."""
+    form, filters = _call_filters(request)
+    rows, next_cursor = calls.calls_page(
+        organization=request.organization, filters=filters, cursor=request.GET.get("before", "")
+    )
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "console/calls.html",
+        {
+            "form": form,
+            "filters": filters,
+            "calls": rows,
+            "people": members_of(organization=request.organization).values_list(
+                "user__email", flat=True
+            ),
+            "next_url": f"?{query.urlencode()}&before={quote(next_cursor)}"
+            if next_cursor
+            else None,
+            "is_first_page": not request.GET.get("before"),
+            "filter_query": query.urlencode(),
+        },
+    )
+
+
+@organization_view(min_role=Role.ADMIN)
+def call_log_csv(request):
+    _, filters = _call_filters(request)
+    rows = calls.filtered_calls(organization=request.organization, filters=filters).iterator(
+        chunk_size=2000
+    )
+    response = StreamingHttpResponse(calls.csv_chunks(rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="calls-{request.organization.slug}-{stamp}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@organization_view(min_role=Role.DEVELOPER)
+def plugin_usage(request, plugin_id: int):
+    """A publisher's view of its plugin's use across every organization: counts and latency,
+    never who called."""
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    return render(
+        request,
+        "console/plugin_usage.html",
+        {"plugin": plugin, **_usage_context(_days(request), plugin=plugin)},
     )

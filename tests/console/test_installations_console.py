@@ -226,3 +226,80 @@ def test_a_member_below_admin_cannot_open_the_allow_list_editor(bob_web, data_in
         user__email="bob@example.com", organization__slug="acme"
     ).role == (Role.MEMBER)
     assert bob_web.get(f"{detail_url(data_install)}allow-lists/").status_code == 403
+
+
+def make_calls(acme, installation, users, n=120):
+    CallEvent.objects.bulk_create(
+        [
+            CallEvent(
+                request_id=f"c{i}",
+                organization=acme,
+                installation=installation,
+                plugin=installation.plugin,
+                user=users[(i // 4) % len(users)],
+                via="web",
+                operation="querySqlDatabase" if i % 2 else "listTables",
+                decision="allowed" if i % 4 else "denied",
+                reason="" if i % 4 else "proxy.not_allowed",
+                upstream_status=200 if i % 4 else None,
+                latency_ms=12.5,
+                created_at=timezone.now() - timedelta(minutes=i),
+            )
+            for i in range(n)
+        ]
+    )
+
+
+def test_the_call_log_filters_pages_and_exports(alice_web, alice, bob, acme, data_install):
+    import csv
+    import io
+
+    make_calls(acme, data_install, [alice, bob])
+    page = alice_web.get("/o/acme/calls/")
+    assert len(page.context["calls"]) == 50
+    assert page.context["next_url"]
+    denied = alice_web.get("/o/acme/calls/", {"decision": "denied", "user": "bob@example.com"})
+    rows = denied.context["calls"]
+    assert rows
+    assert {(c.decision, c.user.email) for c in rows} == {("denied", "bob@example.com")}
+    by_plugin = alice_web.get("/o/acme/calls/", {"plugin": "data"}).context["calls"]
+    assert len(by_plugin) == 50
+    export = alice_web.get("/o/acme/calls.csv", {"decision": "denied"})
+    assert export.streaming
+    table = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert table[0][:4] == ["time", "user", "plugin", "operation"]
+    assert len(table) == 1 + 30
+    assert {row[4] for row in table[1:]} == {"denied"}
+
+
+def test_members_see_neither_the_call_log_nor_its_export(bob_web, data_install):
+    assert bob_web.get("/o/acme/calls/").status_code == 403
+    assert bob_web.get("/o/acme/calls.csv").status_code == 403
+
+
+def test_the_call_log_costs_the_same_queries_on_a_deeper_page(
+    alice_web, alice, bob, acme, data_install
+):
+    make_calls(acme, data_install, [alice, bob], n=200)
+    first = alice_web.get("/o/acme/calls/")
+    with CaptureQueriesContext(connection) as on_first:
+        alice_web.get("/o/acme/calls/")
+    deep = alice_web.get("/o/acme/calls/" + first.context["next_url"])
+    with CaptureQueriesContext(connection) as on_deep:
+        alice_web.get("/o/acme/calls/" + deep.context["next_url"])
+    assert len(on_deep) == len(on_first)
+
+
+def test_a_publisher_sees_usage_across_organizations_without_who(
+    web_as, alice, bob, acme, data_install
+):
+    make_calls(acme, data_install, [alice, bob], n=20)
+    page = web_as(alice).get(f"/o/acme/plugins/{data_install.plugin_id}/usage/").content.decode()
+    assert "20 calls in the last 7 days." in page
+    assert "bob@example.com" not in page
+    assert page.count("<svg") == 3
+
+
+def test_install_events_read_as_sentences(alice_web, data_install):
+    page = alice_web.get("/o/acme/activity/").content.decode()
+    assert "installed plugin #" in page
