@@ -303,3 +303,18 @@ def test_a_publisher_sees_usage_across_organizations_without_who(
 def test_install_events_read_as_sentences(alice_web, data_install):
     page = alice_web.get("/o/acme/activity/").content.decode()
     assert "installed plugin #" in page
+
+
+def test_operators_read_installations_allow_lists_and_calls(client, alice, acme, data_install):
+    from accounts.models import User
+
+    User.objects.filter(pk=alice.pk).update(is_staff=True, is_superuser=True)
+    client.force_login(alice)
+    make_calls(acme, data_install, [alice], n=3)
+    for model in ("installation", "allowlist", "callevent"):
+        listing = client.get(f"/admin/installations/{model}/")
+        assert listing.status_code == 200, model
+        assert client.get(f"/admin/installations/{model}/add/").status_code == 403
+    change = client.get(f"/admin/installations/installation/{data_install.pk}/change/")
+    assert change.status_code == 200
+    assert 'name="_save"' not in change.content.decode()
