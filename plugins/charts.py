@@ -172,9 +172,7 @@ def line_chart(
         for segment in segments:
             for xy in segment:  # a dot per point: a lone day still shows
                 x, y = xy.split(",")
-                body.append(
-                    format_html('<circle cx="{}" cy="{}" r="3" fill="{}"/>', x, y, colour)
-                )
+                body.append(format_html('<circle cx="{}" cy="{}" r="3" fill="{}"/>', x, y, colour))
             body.append(
                 format_html(
                     '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',
