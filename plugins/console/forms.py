@@ -42,6 +42,7 @@ def argument_form_class(parameters: dict) -> type[forms.Form]:
     required = set((parameters or {}).get("required") or [])
     fields: dict[str, forms.Field] = {}
     kinds: dict[str, str] = {}
+    enums: dict[str, dict[str, object]] = {}
     for name, schema in properties.items():
         schema = schema if isinstance(schema, dict) else {}
         kind = schema.get("type") if isinstance(schema.get("type"), str) else "json"
@@ -52,8 +53,9 @@ def argument_form_class(parameters: dict) -> type[forms.Form]:
         }
         if isinstance(schema.get("enum"), list):
             kind = "enum"
+            enums[name] = {v if isinstance(v, str) else json.dumps(v): v for v in schema["enum"]}
             field = forms.ChoiceField(
-                choices=[("", "—")] + [(json.dumps(v), str(v)) for v in schema["enum"]], **options
+                choices=[("", "—")] + [(key, str(v)) for key, v in enums[name].items()], **options
             )
         elif kind == "integer":
             field = forms.IntegerField(**options)
@@ -82,7 +84,9 @@ def argument_form_class(parameters: dict) -> type[forms.Form]:
             value = data.get(FIELD_PREFIX + name)
             if value in (None, ""):
                 continue
-            if kind in ("json", "enum"):
+            if kind == "enum":
+                value = enums[name][value]
+            elif kind == "json":
                 try:
                     value = json.loads(value)
                 except ValueError:

@@ -25,7 +25,8 @@ from plugins.console import calls, forms, usage
 from plugins.console.selectors import installations_with_usage, pinnable_versions
 from plugins.installations import services
 from plugins.installations.models import AllowList
-from plugins.installations.selectors import installation_of, tools_and_summary_of
+from plugins.installations.policy import Refusal
+from plugins.installations.selectors import installation_of, policy_of, tools_and_summary_of
 from plugins.models import Plugin
 from plugins.proxy.pipeline import call_operation
 
@@ -246,10 +247,15 @@ def try_operation(request, installation_id: int, operation: str):
     tool = next((t for t in toolset.tools if t.operation == operation), None)
     if tool is None:
         raise Http404
+    # The member's own view of the tool: guarded parameters narrowed to their allowed values.
+    decided = policy_of(installation=installation, user=request.user).operation(operation)
+    refusal = decided if isinstance(decided, Refusal) else None
+    if refusal is None:
+        tool = decided.tool
     form_class = forms.argument_form_class(tool.parameters)
-    form = form_class(request.POST or None, prefix=None)
+    form = form_class(request.POST or None)
     result = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and refusal is None and form.is_valid():
         result = call_operation(
             installation=installation,
             user=request.user,
@@ -270,6 +276,7 @@ def try_operation(request, installation_id: int, operation: str):
             if result and "data" in result.body
             else None,
             "error": result.body.get("error") if result else None,
+            "refusal": refusal,
         },
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select
 
 from plugins.credentials.models import UserCredential
 from plugins.installations.models import CallEvent, Installation
@@ -68,7 +69,7 @@ def test_an_admin_installs_connects_and_tries_a_plugin(
     # Try it.
     browser.get(f"{live_server.url}/o/acme/installations/{installation.pk}/")
     browser.find_element(By.CSS_SELECTOR, 'a[href$="/try/querySqlDatabase/"]').click()
-    browser.find_element(By.NAME, "arg_database").send_keys("sales")
+    Select(browser.find_element(By.NAME, "arg_database")).select_by_visible_text("sales")
     browser.find_element(By.NAME, "arg_question").send_keys("how many orders?")
     click(browser, "Call querySqlDatabase")
     result = wait(browser).until(ec.presence_of_element_located((By.ID, "try-result")))
