@@ -62,6 +62,10 @@ test: lint oauth-server
 
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_validation
+	@# The catalog bench seeds 10,000 plugins into BENCH_DATABASE_URL (a database of its own).
+	$(BIN)/python -m tests.benchmarks.bench_catalog
+	@# One real worker validating the corpus (BENCH_INGEST_DATABASE_URL, recreated each run).
+	$(BIN)/python -m tests.benchmarks.bench_ingest
 	$(BIN)/python -m tests.sandbox.bench_render
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(BIN)/python -m tests.benchmarks.bench_proxy

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.views import exception_handler
 
 
@@ -34,6 +36,24 @@ THROTTLED_RESPONSE = OpenApiResponse(
 
 def error_body(code: str, message: str, **extra) -> dict:
     return {"error": {"code": code, "message": message, **extra}}
+
+
+class UnknownParameter(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "unknown_parameter"
+    default_detail = "Unknown query parameter."
+
+
+def refuse_unknown_parameters(request: Request, allowed: Iterable[str]) -> None:
+    """A filter the endpoint doesn't know is refused, not silently ignored."""
+    allowed = set(allowed)
+    unknown = sorted(name for name in request.query_params if name not in allowed)
+    if unknown:
+        raise UnknownParameter(
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            f"This endpoint accepts: {', '.join(sorted(allowed))}.",
+            code="unknown_parameter",
+        )
 
 
 def api_exception_handler(exc, context):

@@ -17,6 +17,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000  # far past any real listing; keeps the SQL OFFSET a small integer
 
+PAGE_PARAMETER_NAMES = ("limit", "offset")
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "limit",

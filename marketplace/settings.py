@@ -137,6 +137,20 @@ _TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 DATABASE_URL = env_url(
     "DATABASE_URL", {"postgres", "postgresql", "sqlite"}, _TEST_DATABASE_URL if TESTING else ""
 )
+# PostgreSQL connections come from a pool in each process (psycopg_pool, through Django's
+# OPTIONS["pool"]): a request or task borrows one and gives it back when it ends, so a process
+# never holds more than DB_POOL_MAX_SIZE however many requests run at once; a request that finds
+# them all busy waits up to DB_POOL_TIMEOUT seconds. Size it so that (web processes + worker
+# processes) x DB_POOL_MAX_SIZE stays under the server's max_connections. DB_POOL=false falls
+# back to one persistent connection per thread (DB_CONN_MAX_AGE).
+DB_POOL = env_bool("DB_POOL", True)
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1, minimum=0)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 8, minimum=1)
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 10, minimum=1)
+if DB_POOL_MIN_SIZE > DB_POOL_MAX_SIZE:
+    raise ConfigurationError(
+        "DB_POOL_MIN_SIZE", f"must not exceed DB_POOL_MAX_SIZE ({DB_POOL_MAX_SIZE})"
+    )
 if DATABASE_URL:
     try:
         _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
@@ -146,14 +160,14 @@ if DATABASE_URL:
         _db["CONN_HEALTH_CHECKS"] = True
         _db.setdefault("OPTIONS", {})
         _db["OPTIONS"].setdefault("connect_timeout", 5)
-        # DB_POOL_MAX_SIZE > 0 shares a psycopg pool per process instead of one persistent
-        # connection per thread: under ASGI every concurrent sync request has its own thread,
-        # and 32 of them per worker ran PostgreSQL out of connections (make bench).
-        _pool_max = env_int("DB_POOL_MAX_SIZE", 0, minimum=0)
-        if _pool_max:
-            _db["CONN_MAX_AGE"] = 0
-            _db["CONN_HEALTH_CHECKS"] = False
-            _db["OPTIONS"]["pool"] = {"min_size": min(2, _pool_max), "max_size": _pool_max}
+        if DB_POOL:
+            _db["CONN_MAX_AGE"] = 0  # the pool keeps the connections, not the threads
+            _db["OPTIONS"]["pool"] = {
+                "min_size": DB_POOL_MIN_SIZE,
+                "max_size": DB_POOL_MAX_SIZE,
+                "timeout": DB_POOL_TIMEOUT,
+                "max_idle": 300,
+            }
 else:
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "marketplace.sqlite3")}
     _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}

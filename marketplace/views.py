@@ -18,9 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 def home(request):
-    from plugins.selectors import storefront_plugins
+    from plugins.selectors import recently_published
 
-    return render(request, "home.html", {"plugins": storefront_plugins(query="")[:12]})
+    return render(request, "home.html", {"plugins": recently_published(limit=12)})
 
 
 async def healthz(request):

@@ -17,8 +17,8 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from accounts.tenancy import OrganizationAPIView
-from marketplace.api_errors import THROTTLED_RESPONSE, ErrorOutput
-from marketplace.pagination import PAGE_PARAMETERS, paginated_response
+from marketplace.api_errors import THROTTLED_RESPONSE, ErrorOutput, refuse_unknown_parameters
+from marketplace.pagination import PAGE_PARAMETER_NAMES, PAGE_PARAMETERS, paginated_response
 from marketplace.parsers import BoundedJSONParser
 from plugins import publishing, registration, selectors, throttling
 from plugins.listing import vetted_link
@@ -64,8 +64,7 @@ class VersionOutput(serializers.Serializer):
     operations = serializers.SerializerMethodField()
 
     def get_operations(self, version) -> list[str]:
-        normalized = version.normalized or {}
-        return [op.get("name", "") for op in normalized.get("operations", [])]
+        return [op["name"] for op in version.operations]
 
 
 class PluginOutput(serializers.Serializer):
@@ -146,15 +145,18 @@ class SubmissionOutput(serializers.Serializer):
 
 
 class PluginListApi(OrganizationAPIView):
-    """GET: published plugins and the caller organization's own, searchable with `?q=`.
+    """GET: published plugins and the caller organization's own. `?search=` (or its older name
+    `?q=`) matches every word, the last as a prefix, best match first (name over description);
+    without it, by name. Any other query parameter than these and `limit`/`offset` is refused
+    with 400 `unknown_parameter`.
 
     POST: register a plugin (developer role or above) by URL (JSON) or by upload (multipart),
-    answered 202 with the validation run to follow. An upload is matched to the caller's
-    plugin with the same name_for_model and origin at once, and identical content returns the
-    existing version (`created: false`). A URL submission is fetched by the worker: until then
-    its plugin and version are provisional, and if the fetched documents match an existing
-    plugin or version the run moves there — the run's `plugin_id` and `version` are
-    authoritative.
+    answered 202 with the validation run to follow. Nothing is parsed in the request: byte-
+    identical content returns the existing version at once (`created: false`); otherwise the
+    plugin and version are provisional (no version number yet) until the worker has read the
+    documents (an upload) or fetched them (a URL), and if they match an existing plugin (same
+    name_for_model and origin) or version the run moves there — the run's `plugin_id` and
+    `version` are authoritative. Over the submission limits: 429 with Retry-After.
     """
 
     required_roles = {"POST": Role.DEVELOPER}
@@ -171,13 +173,22 @@ class PluginListApi(OrganizationAPIView):
         visibility = serializers.ChoiceField(choices=VISIBILITIES, default=Visibility.PRIVATE)
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Search text"), *PAGE_PARAMETERS],
-        responses=PluginOutput(many=True),
+        parameters=[
+            OpenApiParameter(
+                "search",
+                str,
+                description="Full-text search over names and descriptions, best match first; "
+                "the last word matches as a prefix.",
+            ),
+            OpenApiParameter("q", str, description="The same as `search` (older name)."),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: PluginOutput(many=True), 400: ErrorOutput},
     )
     def get(self, request):
-        plugins = selectors.plugins_visible_to(
-            organization=self.actor.organization, query=request.query_params.get("q", "")
-        )
+        refuse_unknown_parameters(request, {"search", "q", *PAGE_PARAMETER_NAMES})
+        query = request.query_params.get("search", request.query_params.get("q", ""))
+        plugins = selectors.plugins_visible_to(organization=self.actor.organization, query=query)
         context = _plugin_context(request, self.actor)
         return paginated_response(
             request, plugins, lambda page: PluginOutput(page, many=True, context=context).data

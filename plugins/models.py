@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.models import Organization
 
@@ -95,6 +96,10 @@ class Plugin(models.Model):
     drift_detected_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # PostgreSQL keeps this in step with the reviewed listing (listed_name, name_for_model,
+    # listed_description; a trigger, see migration 0007; GIN-indexed). Never
+    # description_for_model, never unreviewed text. Unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         constraints = [
@@ -102,7 +107,22 @@ class Plugin(models.Model):
                 fields=["organization", "slug"], name="plugin_slug_unique_per_publisher"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "name_for_model", "origin"])]
+        indexes = [
+            models.Index(fields=["organization", "name_for_model", "origin"]),
+            # Lists by name (the API, the publisher console) read the first page off it.
+            models.Index(fields=["name", "id"], name="plugin_name_id"),
+            # The storefront and the home page: listed plugins, most recently updated first.
+            models.Index(
+                F("updated_at").desc(),
+                F("id").desc(),
+                condition=Q(
+                    review_state__in=["approved", "pending"],
+                    visibility="public",
+                    published_version__isnull=False,
+                ),
+                name="plugin_listed_recent",
+            ),
+        ]
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -179,6 +199,16 @@ class PluginVersion(models.Model):
         blank=True,
         help_text="Operations added, removed and changed since the previous version.",
     )
+    # What lists and pages show, derived from `normalized` on save so that they never have to
+    # load (and decode) the large document columns.
+    operations = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Each operation's name, method, path and a short summary.",
+    )
+    operation_count = models.PositiveIntegerField(default=0, editable=False)
+    auth_type = models.CharField(max_length=32, blank=True, editable=False)
     validation_state = models.CharField(
         max_length=16, choices=ValidationState.choices, default=ValidationState.PENDING
     )
@@ -205,15 +235,22 @@ class PluginVersion(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             self._refuse_changes_once_validated()
+        self.refresh_summary()
         super().save(*args, **kwargs)
 
+    def refresh_summary(self) -> None:
+        """Derive the small display columns from `normalized` (a no-op while it's deferred)."""
+        if "normalized" in self.get_deferred_fields():
+            return
+        self.operations, self.auth_type = summarize_normalized(self.normalized)
+        self.operation_count = len(self.operations)
+
     def _refuse_changes_once_validated(self) -> None:
-        stored = (
-            PluginVersion.objects.filter(pk=self.pk)
-            .values("validated_at", *FROZEN_VERSION_FIELDS)
-            .first()
-        )
-        if stored is None or stored["validated_at"] is None:
+        stored = PluginVersion.objects.filter(pk=self.pk, validated_at__isnull=False)
+        if not stored.exists():  # not validated yet: no need to read back its documents
+            return
+        stored = stored.values(*FROZEN_VERSION_FIELDS).first()
+        if stored is None:
             return
         for field in FROZEN_VERSION_FIELDS:
             current = getattr(self, field)
@@ -228,6 +265,30 @@ class PluginVersion(models.Model):
     @property
     def label(self) -> str:
         return f"v{self.number}" if self.number else "pending"
+
+
+SUMMARY_CHARS = 160
+
+
+def summarize_normalized(normalized: dict | None) -> tuple[list[dict], str]:
+    """(operations as lists and pages show them, auth type) of a normalised plugin."""
+    if not normalized:
+        return [], ""
+    operations = []
+    for op in normalized.get("operations") or []:
+        summary = (op.get("summary") or op.get("description") or "").strip()
+        if len(summary) > SUMMARY_CHARS:
+            summary = summary[: SUMMARY_CHARS - 1] + "…"
+        operations.append(
+            {
+                "name": op.get("name") or "",
+                "method": op.get("method") or "",
+                "path": op.get("path") or "",
+                "summary": summary,
+            }
+        )
+    auth = normalized.get("auth") or {}
+    return operations, str(auth.get("type") or "none")[:32]
 
 
 class RunStatus(models.TextChoices):

@@ -18,6 +18,7 @@ from accounts.audit import record_event
 from accounts.models import User
 from plugins.listing import listing_fields
 from plugins.models import Plugin, PluginVersion, ReviewState, ValidationState, Visibility
+from plugins.selectors import catalog_changed
 
 # How far a visibility reaches; a step up on a published plugin needs an operator's approval.
 _REACH = {Visibility.PRIVATE: 0, Visibility.UNLISTED: 1, Visibility.PUBLIC: 2}
@@ -109,6 +110,7 @@ def _decide(plugin: Plugin, state: ReviewState, reviewer: User, reason: str, act
     plugin.reviewed_by = reviewer
     plugin.reviewed_at = timezone.now()
     plugin.save()
+    catalog_changed()
     published = plugin.published_version
     record_event(
         organization=plugin.organization,
@@ -157,6 +159,7 @@ def change_visibility(*, plugin: Plugin, visibility: str, changed_by: User) -> P
     plugin.visibility = wanted
     plugin.requested_visibility = ""
     plugin.save(update_fields=["visibility", "requested_visibility", "updated_at"])
+    catalog_changed()
     if changed:
         record_event(
             organization=plugin.organization,

@@ -6,9 +6,11 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -29,12 +31,27 @@ PROGRESS_STAGES = [
 ]
 
 
+STOREFRONT_PAGE_SIZE = 24
+
+
 def storefront(request):
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    plugins = selectors.storefront_plugins(query=query)[:60]
+    number = request.GET.get("page") or "1"
+    paginator = Paginator(selectors.storefront_plugins(query=query), STOREFRONT_PAGE_SIZE)
+    # Evaluated only when the template's cached results fragment has to be rendered afresh.
+    page = SimpleLazyObject(lambda: paginator.get_page(number))
     return render(
-        request, "plugins/storefront.html", {"plugins": plugins, "form": form, "query": query}
+        request,
+        "plugins/storefront.html",
+        {
+            "plugins": page,
+            "page": page,
+            "form": form,
+            "query": query,
+            "results_key": selectors.storefront_cache_key(query=query, page=number),
+            "results_seconds": selectors.STOREFRONT_CACHE_SECONDS,
+        },
     )
 
 
@@ -67,7 +84,7 @@ def storefront_plugin(request, public_id: str):
 
 def storefront_logo(request, public_id: str):
     """A published plugin's logo, served from our origin as the bytes were verified."""
-    plugin = selectors.published_plugin_or_404(public_id=public_id)
+    plugin = selectors.published_plugin_or_404(public_id=public_id, with_logo=True)
     version = plugin.published_version
     if not version.logo or version.logo_content_type not in SERVED_LOGO_TYPES:
         raise Http404

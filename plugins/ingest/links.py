@@ -1,5 +1,9 @@
 """The link stage: the logo and the legal page must be reachable. Problems are warnings.
 
+Both links are checked at once, within one shared budget (LINK_BUDGET seconds for the whole
+stage, each request capped at LINK_TIMEOUT): a slow or unreachable host holds a worker slot for
+at most the budget, not for one timeout after another. Findings keep their order (logo first).
+
 The logo is kept (at most 1 MiB, raster formats only, its bytes checked against the format
 they claim) so the storefront serves it from our origin: visitors' browsers never contact a
 publisher's host, and an SVG, which can carry script, is never served at all.
@@ -7,6 +11,11 @@ publisher's host, and an SVG, which can carry script, is never served at all.
 
 from __future__ import annotations
 
+import contextvars
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from plugins.ingest.budget import metered
@@ -17,6 +26,7 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/svg+xml", "image/
 LOGO_MAX_BYTES = 1024 * 1024
 PAGE_PROBE_BYTES = 64 * 1024
 LINK_TIMEOUT = 5.0
+LINK_BUDGET = 6.0
 
 # Formats served back to browsers, recognised by their leading bytes, not by a header.
 _SIGNATURES = {
@@ -56,14 +66,50 @@ _MANIFEST = _Where("manifest", "/logo_url", "/legal_info_url")
 _OPENPLUGIN = _Where("openapi", "/x-openplugin/logoUrl", "/x-openplugin/legalInfoUrl")
 
 
-def check_links(plugin: dict) -> LinkReport:
+def check_links(plugin: dict, *, budget: float = LINK_BUDGET) -> LinkReport:
     where = _OPENPLUGIN if plugin.get("dialect") == "openplugin" else _MANIFEST
+    deadline = time.monotonic() + budget
+    checks = [
+        (check, url)
+        for check, url in (
+            (_check_logo, plugin.get("logo_url")),
+            (_check_page, plugin.get("legal_info_url")),
+        )
+        if url
+    ]
+    partial = [LinkReport() for _ in checks]
+    # Each check runs in a copy of this context: the run's budget (ingest.budget) goes along.
+    futures = [
+        _checker_threads().submit(contextvars.copy_context().run, check, url, where, part, deadline)
+        for (check, url), part in zip(checks, partial, strict=True)
+    ]
+    for future in futures:
+        future.result()
     report = LinkReport()
-    if plugin.get("logo_url"):
-        _check_logo(plugin["logo_url"], where, report)
-    if plugin.get("legal_info_url"):
-        _check_page(plugin["legal_info_url"], where, report)
+    for part in partial:
+        report.findings += part.findings
+        if part.logo is not None:
+            report.logo, report.logo_content_type = part.logo, part.logo_content_type
     return report
+
+
+_threads: tuple[int, ThreadPoolExecutor] | None = None
+_threads_lock = threading.Lock()
+
+
+def _checker_threads() -> ThreadPoolExecutor:
+    """Two long-lived threads per process (made after a fork, never inherited): each keeps the
+    outbound client's per-thread TLS context from one run to the next."""
+    global _threads
+    with _threads_lock:
+        if _threads is None or _threads[0] != os.getpid():
+            _threads = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="link-check"))
+        return _threads[1]
+
+
+def _timeout(deadline: float) -> float:
+    """What is left of the stage's budget for one request, at most LINK_TIMEOUT."""
+    return max(0.05, min(LINK_TIMEOUT, deadline - time.monotonic()))
 
 
 def _warn(
@@ -81,10 +127,10 @@ def _warn(
     )
 
 
-def _check_logo(url: str, where: _Where, report: LinkReport) -> None:
+def _check_logo(url: str, where: _Where, report: LinkReport, deadline: float) -> None:
     hint = "Serve a PNG or JPEG of at most 1 MiB over HTTPS; 512x512 is suggested."
     try:
-        with metered(LINK_TIMEOUT) as timeout:
+        with metered(_timeout(deadline)) as timeout:
             result = fetch(
                 url, max_bytes=LOGO_MAX_BYTES, timeout=timeout, accept_content_types=IMAGE_TYPES
             )
@@ -118,9 +164,9 @@ def _check_logo(url: str, where: _Where, report: LinkReport) -> None:
     report.logo, report.logo_content_type = result.content, sniffed
 
 
-def _check_page(url: str, where: _Where, report: LinkReport) -> None:
+def _check_page(url: str, where: _Where, report: LinkReport, deadline: float) -> None:
     try:
-        with metered(LINK_TIMEOUT) as timeout:
+        with metered(_timeout(deadline)) as timeout:
             result = fetch(url, max_bytes=PAGE_PROBE_BYTES, timeout=timeout)
     except FetchError as exc:
         if exc.code == "outbound.too_large":

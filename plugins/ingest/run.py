@@ -44,6 +44,7 @@ from plugins.models import (
     ValidationRun,
     ValidationState,
 )
+from plugins.selectors import catalog_changed
 from plugins.validation import Finding, PluginInput, Severity, diff_versions, validate_plugin
 from plugins.validation.identity import identify_documents
 from plugins.versions import content_sha256, find_plugin, next_version_number
@@ -364,6 +365,7 @@ def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
         logo_url=(normalized.get("logo_url") or "")[:500],
         name_for_model=(normalized.get("name_for_model") or plugin.name_for_model)[:100],
     )
+    catalog_changed()
 
 
 def _store_findings(run: ValidationRun, findings: list[Finding]) -> None:

@@ -8,19 +8,32 @@ pass to `urlopen` when no handler matches.
 
 The library's `iter_errors` is memoised with an unbounded `lru_cache` keyed by the validator
 instance (a leak in a long-running worker), so errors are drawn from its two sources directly.
+
+Speed (it was 75-90% of a validation): the validator classes and the meta-schema validators are
+built once per process, their references indexed once; and a compiled validator of the same
+meta-schemas (jsonschema-rs, its retriever refusing every URI) answers first wherever its "no
+error" is certain to be the pure-Python validator's too. Whenever there is something to report,
+the pure-Python validator reports it, so the findings, messages and order are the library's.
+tests/validation/corpus_findings.tsv holds the whole corpus to what it found before.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
+import logging
+import math
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from plugins.validation.refs import escape_token
+
+logger = logging.getLogger(__name__)
 
 MAX_REPORTED = 20
 MAX_COUNTED = 200
@@ -78,19 +91,151 @@ class StrictResult:
     aborted: str | None = None  # why validation stopped early, if it did
 
 
+@functools.cache
 def _validator_class(version: str):
+    """The library's spec validator for `version`, offline, built once per process.
+
+    Two things change against the stock class, neither what it finds: its meta-schema validator
+    is always the pure-Python one (the library would switch to jsonschema-rs when installed,
+    whose messages differ) and is built once with its references indexed (crawled) up front;
+    and each schema object's meta-check reuses one prepared validator instead of building, and
+    re-indexing, a new one per schema (see _CachedMetaChecks)."""
+    from openapi_spec_validator.schemas import schema_v30, schema_v31, schema_v32
     from openapi_spec_validator.validation import (
         OpenAPIV30SpecValidator,
         OpenAPIV31SpecValidator,
         OpenAPIV32SpecValidator,
+        keywords,
     )
 
-    base = {
-        "3.0": OpenAPIV30SpecValidator,
-        "3.1": OpenAPIV31SpecValidator,
-        "3.2": OpenAPIV32SpecValidator,
-    }.get(version[:3], OpenAPIV31SpecValidator)
-    return type(f"Offline{base.__name__}", (base,), {"resolver_handlers": RefuseAllHandlers()})
+    base, meta_schema, schema_keyword = {
+        "3.0": (OpenAPIV30SpecValidator, schema_v30, keywords.OpenAPIV30SchemaValidator),
+        "3.1": (OpenAPIV31SpecValidator, schema_v31, keywords.OpenAPIV31SchemaValidator),
+        "3.2": (OpenAPIV32SpecValidator, schema_v32, keywords.OpenAPIV32SchemaValidator),
+    }.get(version[:3], (OpenAPIV31SpecValidator, schema_v31, keywords.OpenAPIV31SchemaValidator))
+    schema_checks = type(
+        f"Cached{schema_keyword.__name__}", (_CachedMetaChecks, schema_keyword), {}
+    )
+    return type(
+        f"Offline{base.__name__}",
+        (base,),
+        {
+            "resolver_handlers": RefuseAllHandlers(),
+            "openapi_version": version[:3],
+            "schema_validator": _prepared_validator(dict(meta_schema)),
+            "keyword_validators": {**base.keyword_validators, "schema": schema_checks},
+        },
+    )
+
+
+def _prepared_validator(schema: dict, cls=None, **kwargs):
+    """A jsonschema validator for `schema` whose reference registry is crawled once, not on
+    every `$dynamicRef` lookup (the library's OAS 3.1 meta-schemas use them throughout)."""
+    from jsonschema.validators import validator_for
+
+    validator = (cls or validator_for(schema))(schema, **kwargs)
+    try:  # private attributes of jsonschema and referencing: without them, just slower
+        resolver = validator._resolver
+        crawled = type(resolver)(base_uri=resolver._base_uri, registry=resolver._registry.crawl())
+        return validator.evolve(_resolver=crawled)
+    except (AttributeError, TypeError):
+        logger.warning("jsonschema internals changed: meta-schema references not pre-indexed")
+        return validator
+
+
+class _CachedMetaChecks:
+    """Mixin for the library's SchemaValidator keyword: check_schema with a validator prepared
+    once per (schema class, format checker) instead of one built per schema object."""
+
+    def _get_schema_checker(self, schema, schema_value):
+        checker = super()._get_schema_checker(schema, schema_value)
+        cls = getattr(checker, "func", checker).__self__
+        format_checker = getattr(checker, "keywords", {}).get("format_checker", _UNSET)
+        return _meta_checker(cls, format_checker)
+
+
+_UNSET = object()
+
+
+@functools.cache
+def _meta_checker(cls, format_checker):
+    """What openapi_schema_validator's check_openapi_schema does, with a reused validator, and
+    with the compiled validator of the same meta-schema answering first where it can be sure:
+    when it accepts a plain-JSON schema whose regular expressions Python compiles (the only
+    format these meta-schemas assert), the pure-Python validator would accept it too."""
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+    from openapi_schema_validator._specifications import REGISTRY
+
+    if format_checker is _UNSET:
+        format_checker = cls.FORMAT_CHECKER
+    validator = _prepared_validator(
+        cls.META_SCHEMA,
+        validator_for(cls.META_SCHEMA, default=cls),
+        format_checker=format_checker,
+        registry=REGISTRY,
+    )
+    compiled = _compiled_schema_meta_validator(cls, format_checker)
+
+    def check(schema) -> None:
+        if compiled is not None and _is_plain_json(schema) and _regexes_compile(schema):
+            try:
+                if compiled.is_valid(schema):
+                    return
+            except Exception:  # noqa: S110 - the Python validator decides below
+                pass
+        for error in validator.iter_errors(schema):
+            raise SchemaError.create_from(error)
+
+    return check
+
+
+def _compiled_schema_meta_validator(cls, format_checker):
+    try:
+        import jsonschema_rs
+        from openapi_schema_validator._specifications import REGISTRY
+    except ImportError:
+        return None
+    resources = [(uri, REGISTRY[uri].contents) for uri in REGISTRY]
+    asserted = set(getattr(format_checker, "checkers", {})) if format_checker else set()
+    used = set()
+    for _, contents in [*resources, ("", cls.META_SCHEMA)]:
+        used |= set(re.findall(r'"format":\s*"([^"]+)"', json.dumps(contents)))
+    if (used & asserted) - {"regex"}:
+        return None  # a format we don't mirror: no shortcut
+    try:
+        return jsonschema_rs.validator_for(
+            cls.META_SCHEMA,
+            validate_formats=False,
+            retriever=_refuse_retrieval,
+            registry=jsonschema_rs.Registry(resources),
+        )
+    except Exception:
+        logger.warning("no compiled meta-schema validator for %s", cls.__name__, exc_info=True)
+        return None
+
+
+def _regexes_compile(schema: Any) -> bool:
+    """Every `pattern` and `patternProperties` key in the schema is a Python regex (what the
+    meta-schemas' `format: regex` asserts; checked wherever the words appear, to be safe)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            candidates = []
+            if isinstance(node.get("pattern"), str):
+                candidates.append(node["pattern"])
+            if isinstance(node.get("patternProperties"), dict):
+                candidates.extend(node["patternProperties"])
+            for candidate in candidates:
+                try:
+                    re.compile(candidate)
+                except (re.error, TypeError, OverflowError, RecursionError):
+                    return False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
 
 
 def _message(err: Exception) -> str:
@@ -104,10 +249,74 @@ def _pointer(err: Exception) -> str:
 
 
 def _errors(validator: Any) -> Iterator[Exception]:
-    return itertools.chain(
-        validator.schema_validator.iter_errors(validator.schema),
-        validator.root_validator(validator.schema_path),
+    """The library's two sources of errors, in its order: the document against the OpenAPI
+    meta-schema, then its own keyword checks. The first is skipped when a compiled validator of
+    the same meta-schema finds nothing: it then has nothing to report (and when it does report,
+    its messages are the pure-Python validator's, as before)."""
+    meta_errors = (
+        iter(())
+        if _meta_schema_holds(validator.schema, validator.openapi_version)
+        else validator.schema_validator.iter_errors(validator.schema)
     )
+    return itertools.chain(meta_errors, validator.root_validator(validator.schema_path))
+
+
+def _meta_schema_holds(document: Any, version: str) -> bool:
+    """True only when the compiled (jsonschema-rs) meta-schema validator accepts a plain-JSON
+    document; False whenever it can't tell (then the pure-Python validator decides)."""
+    compiled = _compiled_meta_validator(version[:3])
+    if compiled is None or not _is_plain_json(document):
+        return False
+    try:
+        return bool(compiled.is_valid(document))
+    except Exception:  # a value it can't take: let the Python validator judge
+        return False
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    raise RetrievalRefused("retrieval refused")
+
+
+@functools.cache
+def _compiled_meta_validator(version: str):
+    try:
+        import jsonschema_rs
+        from openapi_spec_validator.schemas import schema_v30, schema_v31, schema_v32
+    except ImportError:
+        return None
+    meta_schema = {"3.0": schema_v30, "3.1": schema_v31, "3.2": schema_v32}.get(version, schema_v31)
+    try:
+        # Formats are not asserted, as the library's meta-schema validator doesn't assert them.
+        return jsonschema_rs.validator_for(
+            dict(meta_schema), validate_formats=False, retriever=_refuse_retrieval
+        )
+    except Exception:
+        logger.warning("no compiled meta-schema validator for OpenAPI %s", version, exc_info=True)
+        return None
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_plain_json(node: Any) -> bool:
+    """Only str-keyed dicts, lists and JSON scalars (YAML can give dates, int keys, ...)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if type(key) is not str:
+                    return False
+                if not isinstance(value, _JSON_SCALARS) or type(value) is float:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(v for v in item if not isinstance(v, _JSON_SCALARS) or type(v) is float)
+        elif type(item) is float:
+            if not math.isfinite(item):  # NaN and infinities are no JSON
+                return False
+        elif not isinstance(item, _JSON_SCALARS):
+            return False
+    return True
 
 
 _CACHE: OrderedDict[str, StrictResult] = OrderedDict()

@@ -137,6 +137,56 @@ def test_production_settings_pass_djangos_deployment_checks(tmp_path):
     assert "no issues" in result.stdout
 
 
+def database_settings(tmp_path, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DB_")}
+    clean.update(
+        {
+            "DATA_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x",
+        }
+    )
+    clean.update(env)
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "db = settings.DATABASES['default']; "
+        "print(db['CONN_MAX_AGE'], db['OPTIONS'].get('pool'))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+def test_postgres_connections_are_pooled_by_default(tmp_path):
+    result = database_settings(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "0 {'min_size': 1, 'max_size': 8, 'timeout': 10, 'max_idle': 300}"
+    )
+
+
+def test_the_pool_is_sized_by_setting(tmp_path):
+    result = database_settings(
+        tmp_path, DB_POOL_MIN_SIZE="2", DB_POOL_MAX_SIZE="20", DB_POOL_TIMEOUT="3"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "0 {'min_size': 2, 'max_size': 20, 'timeout': 3, 'max_idle': 300}"
+    )
+
+
+def test_without_the_pool_connections_persist_per_thread(tmp_path):
+    result = database_settings(tmp_path, DB_POOL="false", DB_CONN_MAX_AGE="30")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "30 None"
+
+
+def test_it_refuses_a_pool_minimum_above_its_maximum(tmp_path):
+    result = database_settings(tmp_path, DB_POOL_MIN_SIZE="9", DB_POOL_MAX_SIZE="8")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("configuration error: DB_POOL_MIN")
+
+
 def test_it_requires_encryption_keys_in_production(tmp_path):
     result = load_settings(tmp_path, ENVIRONMENT="production", SECRET_KEY="x" * 50)
     assert result.returncode != 0

@@ -54,6 +54,10 @@ class PluginServer:
             response if isinstance(response, Response) else Response(response)
         )
 
+    def handle(self, path: str, function) -> None:
+        """Answer `path` with `function(handler)` (tests.support.loopback.Handler)."""
+        self._httpd.routes[path] = function
+
     def trickle(self, path: str, *, every: float = 1.0, size: int = 100_000) -> None:
         """Answer `path` with 200 at once, then send the body one byte every `every` seconds
         (a hostile or broken host that never quite times out on a per-read timeout)."""

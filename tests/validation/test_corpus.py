@@ -2,6 +2,9 @@
 whose spec is a readable OpenAPI 3 document passes (OpenAI approved them)."""
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,3 +78,20 @@ def test_unreadable_store_specs_fail_with_a_document_or_version_error(outcome):
 def test_no_corpus_entry_hangs(outcome):
     # A hang guard with room for a loaded 2-core machine; speed is measured by `make bench`.
     assert max(r.seconds for r in outcome.results) < 60
+
+
+def test_the_validator_finds_exactly_what_it_found_before_it_was_made_faster():
+    """tests/validation/corpus_findings.tsv (see corpus_findings.py), under the hash seed it was
+    written with, in a process of its own."""
+    if not (CORPUS / "SOURCES.tsv").exists():
+        pytest.skip(f"corpus not found at {CORPUS} (settings.MARKETPLACE_CORPUS_DIR)")
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.validation.corpus_findings", "--check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.stdout.strip().endswith("entries: the same findings")
