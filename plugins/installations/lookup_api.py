@@ -89,8 +89,8 @@ def connections_for(installations: list, user, request) -> dict[int, dict]:
             )
         else:
             connected = oauth.get(installation.pk) == "connected"
-            where = reverse(
-                "installation-connect",
+            where = reverse(  # the page with the Connect / Reconnect button
+                "installation-credentials",
                 kwargs={
                     "org_slug": installation.organization.slug,
                     "installation_id": installation.pk,

@@ -63,5 +63,5 @@ def test_a_member_who_never_connected_gets_the_connect_link(
     (entry,) = [e for e in listed if e["installation_id"] == world.installation.pk]
     assert entry["connection"]["state"] == "not_connected"
     assert entry["connection"]["connect_url"].endswith(
-        f"/o/acme/installations/{world.installation.pk}/connect/"
+        f"/o/acme/installations/{world.installation.pk}/credentials/"
     )
