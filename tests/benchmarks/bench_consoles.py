@@ -136,11 +136,11 @@ def add_calls(org, owner, users, plugin):
                    operation, decision, reason, upstream_status, latency_ms, upstream_ms,
                    bytes_in, bytes_out, created_at)
                 SELECT 'b' || n, %s, %s, %s, %s, 'token',
-                       CASE n % 3 WHEN 0 THEN 'searchHotels' WHEN 1 THEN 'bookHotel'
+                       CASE n %% 3 WHEN 0 THEN 'searchHotels' WHEN 1 THEN 'bookHotel'
                                   ELSE 'getWeather' END,
-                       CASE WHEN n % 50 = 0 THEN 'denied' ELSE 'allowed' END,
-                       '', CASE WHEN n % 50 = 0 THEN NULL ELSE 200 END,
-                       20 + (n % 97), 15 + (n % 89), 300, 200,
+                       CASE WHEN n %% 50 = 0 THEN 'denied' ELSE 'allowed' END,
+                       '', CASE WHEN n %% 50 = 0 THEN NULL ELSE 200 END,
+                       20 + (n %% 97), 15 + (n %% 89), 300, 200,
                        now() - (n * interval '1 second' * (30 * 86400.0 / %s))
                 FROM generate_series(1, %s) AS n
                 """,
