@@ -30,6 +30,12 @@ SENTENCES: dict[str, str] = {
     "plugin.reinstated": "{actor} reinstated {target}.",
     "plugin.visibility_changed": "{actor} changed the visibility of {target} from {before} "
     "to {after}.",
+    "plugin.installed": "{actor} installed plugin #{plugin} at v{version} ({target}).",
+    "plugin.repinned": "{actor} pinned plugin #{plugin} to v{version} ({target}).",
+    "plugin.uninstalled": "{actor} uninstalled plugin #{plugin} ({target}).",
+    "installation.changed": "{actor} changed the settings of {target}.",
+    "installation.allow_list_changed": "{actor} changed the allowed values of {member} on "
+    "{target}.",
     "plugin.revalidation_requested": "{actor} asked to validate {target} v{version} again.",
     "plugin.deleted": "{actor} deleted {target} and its {versions} version(s).",
 }

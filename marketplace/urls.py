@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("plugins.urls")),
     path("", include("plugins.credentials.urls")),
+    path("", include("plugins.console.urls")),
     path("api/v1/", include("marketplace.api_urls")),
 ]
 

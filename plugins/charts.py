@@ -39,15 +39,11 @@ def nice_ceiling(value: float) -> float:
 
 
 def _format(value: float, unit: str) -> str:
-    if unit == "%":
-        return f"{value:.0f}%"
     if value >= 10_000:
         return f"{value / 1000:.0f}k{unit}"
     if value >= 1000:
         return f"{value / 1000:.1f}k{unit}"
-    if value == int(value):
-        return f"{int(value)}{unit}"
-    return f"{value:.1f}{unit}"
+    return f"{value:.3g}{unit}"
 
 
 def _frame(points: Sequence[Point], top: float, unit: str) -> list[str]:
@@ -174,6 +170,9 @@ def line_chart(
         if current:
             segments.append(current)
         for segment in segments:
+            for xy in segment:  # a dot per point: a lone day still shows
+                x, y = xy.split(",")
+                body.append(format_html('<circle cx="{}" cy="{}" r="3" fill="{}"/>', x, y, colour))
             body.append(
                 format_html(
                     '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',

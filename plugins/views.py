@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
 from plugins import presentation, publishing, registration, review, selectors, throttling
+from plugins.console.selectors import install_targets
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.ingest.links import SERVED_LOGO_TYPES
 from plugins.listing import vetted_link
@@ -76,6 +77,7 @@ def storefront_plugin(request, public_id: str):
             ],
             "run": run,
             "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
+            "install_targets": install_targets(user=request.user, plugin=plugin),
         },
     )
 

@@ -3,8 +3,9 @@
 
 Builds, in a throw-away test database (PostgreSQL when DATABASE_URL is set, else SQLite), an
 organization with 200 members, an audit log of 100,000 events, a published plugin with ten
-versions and one awaiting review; then requests each page through Django's test client (the
-whole middleware stack, no network) and prints a markdown table: p50 and p95 server time, each
+versions and one awaiting review, installed, with 1,000,000 call events over 30 days
+(PostgreSQL only); then requests each page through Django's test client (the whole middleware
+stack, no network) and prints a markdown table: p50 and p95 server time, each
 as a ratio to a trivial endpoint (/healthz) measured in the same run, and the queries each page
 made. The CSV export streams all 100,000 events; its peak Python memory is shown too (it must
 not grow with the log). Not collected by pytest; the query counts are asserted in the tests.
@@ -42,12 +43,13 @@ from django.utils import timezone  # noqa: E402
 from accounts.audit import AuditFilters, filtered_events  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_AUDIT_EVENTS", "100000"))
+CALLS = int(os.environ.get("BENCH_CALL_EVENTS", "1000000"))
 MEMBERS = 200
 REPEATS = int(os.environ.get("BENCH_REPEATS", "25"))
 
 
 def build():
-    from accounts.models import AuditEvent, Membership, Organization, Role, User
+    from accounts.models import AuditEvent, Membership, Role, User
     from accounts.services import create_organization, create_user
     from plugins import review
     from plugins.ingest.run import execute_run
@@ -113,7 +115,39 @@ def build():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE accounts_auditevent")
     plugin.refresh_from_db()
-    return owner, org, plugin, Organization
+    installation = add_calls(org, owner, users, plugin)
+    return owner, org, plugin, installation
+
+
+def add_calls(org, owner, users, plugin):
+    """An installation with CALLS call events over 30 days (PostgreSQL: one INSERT … SELECT)."""
+    from plugins.installations.models import CallEvent
+    from plugins.installations.services import install_plugin
+
+    installation = install_plugin(
+        organization=org, version=plugin.published_version, installed_by=owner
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {CallEvent._meta.db_table}
+                  (request_id, organization_id, installation_id, plugin_id, user_id, via,
+                   operation, decision, reason, upstream_status, latency_ms, upstream_ms,
+                   bytes_in, bytes_out, created_at)
+                SELECT 'b' || n, %s, %s, %s, %s, 'token',
+                       CASE n %% 3 WHEN 0 THEN 'searchHotels' WHEN 1 THEN 'bookHotel'
+                                  ELSE 'getWeather' END,
+                       CASE WHEN n %% 50 = 0 THEN 'denied' ELSE 'allowed' END,
+                       '', CASE WHEN n %% 50 = 0 THEN NULL ELSE 200 END,
+                       20 + (n %% 97), 15 + (n %% 89), 300, 200,
+                       now() - (n * interval '1 second' * (30 * 86400.0 / %s))
+                FROM generate_series(1, %s) AS n
+                """,
+                [org.pk, installation.pk, plugin.pk, users[0].pk, CALLS, CALLS],
+            )
+            cursor.execute(f"ANALYZE {CallEvent._meta.db_table}")
+    return installation
 
 
 def first_call_pk(org) -> int:
@@ -154,7 +188,7 @@ def main() -> int:
         connection.settings_dict["TEST"]["NAME"] = f"bench_{connection.settings_dict['NAME']}"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        owner, org, plugin, _ = build()
+        owner, org, plugin, installation = build()
         client = Client()
         client.force_login(owner)
         # A cursor deep in the log: the 50,001st event.
@@ -179,6 +213,20 @@ def main() -> int:
             ("publisher plugin page (11 versions)", f"/o/bench/plugins/{plugin.pk}/", REPEATS),
             ("storefront plugin page", f"/plugins/{plugin.public_id}/", REPEATS),
             ("operators' review screen", f"/admin/plugins/plugin/{plugin.pk}/review/", REPEATS),
+            (
+                f"installation page, usage of {CALLS:,} calls, 7 days",
+                f"/o/bench/installations/{installation.pk}/",
+                REPEATS,
+            ),
+            (
+                "installation page, usage, 30 days",
+                f"/o/bench/installations/{installation.pk}/?days=30",
+                REPEATS,
+            ),
+            ("installed plugins list", "/o/bench/installations/", REPEATS),
+            ("call log, first page", "/o/bench/calls/", REPEATS),
+            ("call log, decision=denied", "/o/bench/calls/?decision=denied", REPEATS),
+            ("publisher usage, 30 days", f"/o/bench/plugins/{plugin.pk}/usage/?days=30", REPEATS),
             (f"CSV export ({EVENTS:,} events)", "/o/bench/activity.csv", 3),
         ]
         results = []
@@ -195,7 +243,10 @@ def main() -> int:
         teardown_test_environment()
 
     base = results[0][1]
-    print(f"\nConsoles at size ({connection.vendor}; {MEMBERS} members, {EVENTS:,} audit events)\n")
+    print(
+        f"\nConsoles at size ({connection.vendor}; {MEMBERS} members, {EVENTS:,} audit events, "
+        f"{CALLS:,} call events)\n"
+    )
     print("| page | p50 ms | p95 ms | p50 / trivial | p95 / trivial | queries |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, p50, p95_, queries in results:

@@ -34,6 +34,9 @@ def test_a_user_connects_and_disconnects_their_account_in_a_browser(
     assert resolve_credential(installation=world.installation, user=alice).headers
 
     browser.find_element(By.XPATH, "//button[text()='Disconnect']").click()
+    alert = wait(browser).until(ec.alert_is_present())  # a destructive action asks first
+    assert "Disconnect your account from Todo?" in alert.text
+    alert.accept()
     wait(browser).until(
         ec.text_to_be_present_in_element((By.CSS_SELECTOR, "main"), "Not connected")
     )

@@ -211,6 +211,9 @@ def test_every_main_page_names_its_controls(live_server, browser, acme, alice, o
         f"/o/acme/plugins/{plugin.pk}/",
         "/accounts/email/",
         "/accounts/password/change/",
+        "/o/acme/credentials/",
+        "/o/acme/webhooks/",
+        f"/o/acme/plugins/{plugin.pk}/credentials/",
     ):
         browser.get(live_server.url + path)
         assert accessibility_problems(browser) == [], path
