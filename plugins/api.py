@@ -107,8 +107,9 @@ class PluginOutput(serializers.Serializer):
         return plugin.description if self._is_publisher(plugin) else plugin.listed_description
 
     def get_logo_url(self, plugin) -> str | None:
-        url = plugin.logo_url if self._is_publisher(plugin) else plugin.listed_logo_url
-        return vetted_link(url) or None
+        if not self._is_publisher(plugin):
+            return plugin.listed_logo_url or None  # vetted when the listing was approved
+        return vetted_link(plugin.logo_url) or None
 
     def get_public_url(self, plugin) -> str | None:
         if not plugin.is_published:
