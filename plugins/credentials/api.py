@@ -5,6 +5,7 @@
     PUT/GET/DELETE /installations/{id}/credential        the calling user's own key
     POST           /installations/{id}/connect           -> {"connect_url"}
     GET/DELETE     /installations/{id}/connection        the calling user's OAuth connection
+    GET/POST       /webhooks, DELETE /webhooks/{id}      connection-health webhooks, admins
 
 Secrets go in and never come out: responses carry masked hints only.
 """
@@ -21,13 +22,15 @@ from accounts.models import Role
 from accounts.tenancy import OrganizationAPIView
 from plugins.credentials import selectors, services
 from plugins.credentials.errors import CredentialRejected
-from plugins.credentials.models import ClientAuthMethod, TokenContentType
+from plugins.credentials.models import ClientAuthMethod, TokenContentType, Webhook
 from plugins.credentials.oauth.config import redirect_uri_for
 from plugins.credentials.oauth.disconnect import disconnect
 from plugins.credentials.oauth.flow import connect_url_for
 from plugins.credentials.schemes import auth_type
+from plugins.credentials.webhooks import create_webhook, delete_webhook
 from plugins.installations.models import Installation
 from plugins.models import Plugin
+from plugins.outbound import FetchError
 
 NO_CONTENT = OpenApiResponse(description="Done; nothing to return.")
 
@@ -44,6 +47,9 @@ class KeyStatusOutput(serializers.Serializer):
     set = serializers.BooleanField()
     hint = serializers.CharField(help_text="The last four characters, masked: ••••abcd.")
     updated_at = serializers.DateTimeField(allow_null=True)
+    unreadable = serializers.BooleanField(
+        help_text="The stored key no longer decrypts (damaged or its key removed): re-enter it."
+    )
 
 
 class ServiceKeyStatusOutput(KeyStatusOutput):
@@ -153,6 +159,7 @@ class ServiceCredentialApi(_PublisherPluginApi):
                     "set": key.set,
                     "hint": key.hint,
                     "updated_at": key.updated_at,
+                    "unreadable": key.unreadable,
                     "set_by": key.set_by,
                     "verification_token": verification["token"],
                     "verification_found": verification["found"],
@@ -248,6 +255,7 @@ class InstallationCredentialApi(_UserInstallationApi):
                     "set": key.set,
                     "hint": key.hint,
                     "updated_at": key.updated_at,
+                    "unreadable": key.unreadable,
                     "last_used_at": key.last_used_at,
                 }
             ).data
@@ -301,3 +309,55 @@ def _valid(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class WebhookInput(serializers.Serializer):
+    url = serializers.URLField(max_length=1000)
+
+
+class WebhookOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    secret_hint = serializers.CharField(help_text="The signing secret, masked.")
+    enabled = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class WebhookCreatedOutput(WebhookOutput):
+    secret = serializers.CharField(
+        help_text="The signing secret: shown in this response only. Deliveries carry "
+        "X-Marketplace-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'>."
+    )
+
+
+class WebhookListApi(OrganizationAPIView):
+    """The organization's webhooks (connection.failing, connection.recovered); admins only."""
+
+    required_role = Role.ADMIN
+
+    @extend_schema(responses=WebhookOutput(many=True))
+    def get(self, request):
+        webhooks = selectors.webhooks_of(organization=self.actor.organization)
+        return Response(WebhookOutput(webhooks, many=True).data)
+
+    @extend_schema(request=WebhookInput, responses={201: WebhookCreatedOutput})
+    def post(self, request):
+        data = _valid(WebhookInput, request)
+        try:
+            webhook, secret = create_webhook(
+                organization=self.actor.organization, url=data["url"], created_by=self.actor.user
+            )
+        except FetchError as exc:
+            raise ApiValidationError({"url": [exc.message]}) from None
+        body = WebhookOutput(webhook).data
+        return Response({**body, "secret": secret}, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailApi(OrganizationAPIView):
+    required_role = Role.ADMIN
+
+    @extend_schema(responses={204: NO_CONTENT})
+    def delete(self, request, webhook_id: int):
+        webhook = self.get_scoped_or_404(Webhook, pk=webhook_id)
+        delete_webhook(webhook=webhook, deleted_by=self.actor.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -28,4 +28,6 @@ urlpatterns = [
         api.InstallationConnectionApi.as_view(),
         name="api-installation-connection",
     ),
+    path("webhooks/", api.WebhookListApi.as_view(), name="api-webhooks"),
+    path("webhooks/<int:webhook_id>", api.WebhookDetailApi.as_view(), name="api-webhook"),
 ]

@@ -27,6 +27,9 @@ class ServiceCredential(models.Model):
     )
     sealed_token = models.TextField(editable=False)
     hint = models.CharField(max_length=16, editable=False)
+    unreadable_since = models.DateTimeField(
+        null=True, blank=True, help_text="The stored value stopped decrypting: re-enter it."
+    )
     set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -79,6 +82,9 @@ class UserCredential(models.Model):
     )
     sealed_token = models.TextField(editable=False)
     hint = models.CharField(max_length=16, editable=False)
+    unreadable_since = models.DateTimeField(
+        null=True, blank=True, help_text="The stored value stopped decrypting: re-enter it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

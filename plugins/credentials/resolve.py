@@ -139,6 +139,11 @@ def _open(entry: dict, *, installation, what: str, user=None) -> str:
 
 
 def _note_unreadable(installation, what: str, row_id: int, reason: str, user) -> None:
+    model = {"service": ServiceCredential, "user": UserCredential}.get(what)
+    if model is not None:  # shown on the pages and in the API: "re-enter your key"
+        model.objects.filter(pk=row_id, unreadable_since__isnull=True).update(
+            unreadable_since=timezone.now()
+        )
     if cache.first_use_in(f"cred:unreadable:{what}:{row_id}", UNREADABLE_AUDIT_EVERY):
         logger.warning("%s credential %s is unreadable (%s)", what, row_id, reason)
         record_event(

@@ -23,6 +23,7 @@ class KeyStatus:
     updated_at: datetime | None = None
     last_used_at: datetime | None = None
     set_by: str = ""
+    unreadable: bool = False
 
 
 def service_credential_status(*, plugin) -> KeyStatus:
@@ -34,6 +35,7 @@ def service_credential_status(*, plugin) -> KeyStatus:
         hint=row.hint,
         updated_at=row.updated_at,
         set_by=row.set_by.email if row.set_by else "",
+        unreadable=row.unreadable_since is not None,
     )
 
 
@@ -42,7 +44,11 @@ def user_credential_status(*, installation, user) -> KeyStatus:
     if row is None:
         return KeyStatus(set=False)
     return KeyStatus(
-        set=True, hint=row.hint, updated_at=row.updated_at, last_used_at=row.last_used_at
+        set=True,
+        hint=row.hint,
+        updated_at=row.updated_at,
+        last_used_at=row.last_used_at,
+        unreadable=row.unreadable_since is not None,
     )
 
 

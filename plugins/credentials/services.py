@@ -35,6 +35,7 @@ def set_service_credential(*, plugin: Plugin, token: str, set_by: User | None) -
         credential = ServiceCredential(organization_id=plugin.organization_id, plugin=plugin)
     credential.sealed_token = vault.seal(value, context=credential.vault_context())
     credential.hint = vault.mask(value)
+    credential.unreadable_since = None
     credential.set_by = set_by
     credential.save()
     record_event(
@@ -85,6 +86,7 @@ def set_user_credential(*, installation: Installation, user: User, token: str) -
         )
     credential.sealed_token = vault.seal(value, context=credential.vault_context())
     credential.hint = vault.mask(value)
+    credential.unreadable_since = None
     credential.save()
     record_event(
         organization=installation.organization,

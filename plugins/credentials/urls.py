@@ -27,6 +27,11 @@ urlpatterns = [
         name="installation-key-delete",
     ),
     path(
+        "o/<slug:org_slug>/installations/<int:installation_id>/connect/",
+        views.installation_connect,
+        name="installation-connect",
+    ),
+    path(
         "o/<slug:org_slug>/installations/<int:installation_id>/disconnect/",
         views.installation_disconnect,
         name="installation-disconnect",

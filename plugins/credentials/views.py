@@ -196,6 +196,18 @@ def installation_key_delete(request, installation_id: int):
     return redirect("installation-credentials", request.organization.slug, installation.pk)
 
 
+@never_cache
+@organization_view()
+def installation_connect(request, installation_id: int):
+    """A stable link that starts connecting (lists of installations hand it out without
+    creating a flow each time): opens, or reuses, the user's connect link and follows it."""
+    installation = _installation(request, installation_id)
+    if auth_type(installation.version) != "oauth":
+        raise Http404
+    back = reverse("installation-credentials", args=[request.organization.slug, installation.pk])
+    return redirect(connect_url_for(installation=installation, user=request.user, return_to=back))
+
+
 @require_POST
 @organization_view()
 def installation_disconnect(request, installation_id: int):

@@ -30,6 +30,7 @@ def installed_plugins_for(
     call_url: Callable[[Installation, str], str],
     openapi_url: Callable[[Installation], str],
     connection: Callable[[Installation], dict],
+    bootstrap: Callable[[Installation], dict] = lambda installation: {"state": "none"},
 ) -> list[dict]:
     renderer = Renderer(fmt)
     warm_toolsets([installation.version for installation in installations])
@@ -58,6 +59,7 @@ def installed_plugins_for(
                 "version": {"number": version.number, "content_sha256": version.content_sha256},
                 "auth_type": summary["auth_type"],
                 "connection": connection(installation),
+                "bootstrap": bootstrap(installation),
                 "namespace": toolset.plugin,
                 "defer_loading": renderer.defer_loading(tools),
                 "tools": renderer.render_plugin(name=name, description=description, tools=tools),

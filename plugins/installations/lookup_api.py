@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -33,6 +34,10 @@ class InstalledPluginOutput(serializers.Serializer):
     auth_type = serializers.CharField()
     connection = serializers.DictField(
         help_text='{"state": "not_needed" | "connected" | "not_connected", "connect_url": …}'
+    )
+    bootstrap = serializers.DictField(
+        help_text='x-bootstrap context: {"state": "none" | "pending" | "ready" | '
+        '"not_connected", "context": [{"operation", "status", "text", "ok"}]}'
     )
     namespace = serializers.CharField()
     defer_loading = serializers.BooleanField(
@@ -78,28 +83,44 @@ def connections_for(installations: list, user, request) -> dict[int, dict]:
         if kind in ("none", "service_http"):
             states[installation.pk] = {"state": CONNECTION_NOT_NEEDED, "connect_url": None}
             continue
-        if kind == "user_http":
-            connected = installation.pk in keys
-            where = reverse(
-                "installation-credentials",
-                kwargs={
-                    "org_slug": installation.organization.slug,
-                    "installation_id": installation.pk,
-                },
-            )
-        else:
-            connected = oauth.get(installation.pk) == "connected"
-            where = reverse(  # the page with the Connect / Reconnect button
-                "installation-credentials",
-                kwargs={
-                    "org_slug": installation.organization.slug,
-                    "installation_id": installation.pk,
-                },
-            )
+        connected = (
+            installation.pk in keys
+            if kind == "user_http"
+            else oauth.get(installation.pk) == "connected"
+        )
+        # The member's credentials page for the installation: enter a key, or connect.
+        where = reverse(
+            "installation-credentials",
+            kwargs={
+                "org_slug": installation.organization.slug,
+                "installation_id": installation.pk,
+            },
+        )
         states[installation.pk] = {
             "state": "connected" if connected else "not_connected",
             "connect_url": None if connected else request.build_absolute_uri(where),
         }
+    return states
+
+
+def bootstrap_states(installations: list, user) -> dict[int, dict]:
+    """x-bootstrap context per installation: kept answers, or "pending" while a worker runs the
+    bootstrap operations (queued here, once, when nothing fresh is kept)."""
+    from plugins.proxy.bootstrap import cached_states, claim_pending
+    from plugins.proxy.tasks import run_bootstrap_task
+
+    kept = cached_states(installations, user)
+    states = {}
+    for installation in installations:
+        if installation.pk not in kept:
+            states[installation.pk] = {"state": "none"}
+        elif kept[installation.pk] is not None:
+            states[installation.pk] = kept[installation.pk]
+        else:
+            if claim_pending(installation, user):
+                ids = (installation.pk, user.pk)
+                transaction.on_commit(lambda ids=ids: run_bootstrap_task.delay(*ids))
+            states[installation.pk] = {"state": "pending"}
     return states
 
 
@@ -154,6 +175,7 @@ class InstalledPluginsApi(OrganizationAPIView):
 
         warm_toolsets([installation.version for installation in page])
         connections = connections_for(page, user, request)
+        bootstraps = bootstrap_states(page, user)
         entries = installed_plugins_for(
             installations=page,
             user=user,
@@ -161,6 +183,7 @@ class InstalledPluginsApi(OrganizationAPIView):
             call_url=call_url,
             openapi_url=openapi_url,
             connection=lambda installation: connections[installation.pk],
+            bootstrap=lambda installation: bootstraps[installation.pk],
         )
         body = json.dumps(entries, separators=(",", ":"), default=str)
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts.audit import record_event
 from accounts.models import Organization, User
+from plugins.credentials.oauth.disconnect import disconnect_everyone
 from plugins.installations.generations import bump_generation
 from plugins.installations.models import Installation
 from plugins.models import PluginVersion, ValidationState
@@ -152,8 +153,16 @@ def update_installation(
     return installation
 
 
-@transaction.atomic
 def uninstall_plugin(*, installation: Installation, removed_by: User | None) -> None:
+    """Remove the installation. Members' OAuth grants are revoked at the provider first (when it
+    has a revocation URL), outside the transaction: the network is not waited on with rows
+    locked. Keys and connections then go with the installation."""
+    disconnect_everyone(installation=installation, actor=removed_by)
+    _delete_installation(installation=installation, removed_by=removed_by)
+
+
+@transaction.atomic
+def _delete_installation(*, installation: Installation, removed_by: User | None) -> None:
     bump_generation(installation.pk)
     record_event(
         organization=installation.organization,

@@ -8,6 +8,7 @@ bytes, and returns the response whatever its HTTP status. Everything else is a F
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -227,6 +228,11 @@ def _read(
     )
 
 
+# Control characters other than tab (a compiled scan: the proxy sends a ~600-character signed
+# assertion on every call, and a per-character generator cost 0.25 ms of it).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _request_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     result = {"user-agent": USER_AGENT, "accept": "*/*", "accept-encoding": ACCEPT_ENCODING}
     for name, value in (headers or {}).items():
@@ -237,7 +243,7 @@ def _request_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
             raise ValueError(f"the {name} header is set by the outbound client, not by callers")
         if (
             not isinstance(value, str)
-            or any((ord(char) < 0x20 and char != "\t") or char == "\x7f" for char in value)
+            or _CONTROL_CHARS.search(value) is not None
             or not _is_latin1(value)
         ):
             # The value is deliberately left out of the message: it may be a secret.

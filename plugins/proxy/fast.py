@@ -55,7 +55,9 @@ def used_database() -> bool:
 _load_context = _in_thread(load_context)
 _credential_for = _in_thread(pipeline.credential_for)
 _refreshed = _in_thread(pipeline.refreshed_credential)
-_answer_in_thread = _in_thread(pipeline.answer)
+# Shaping touches no database: the shared pool, not a thread of the request's own (the x-filter
+# waits on the sandbox's worker processes there).
+_answer_in_thread = sync_to_async(pipeline.answer, thread_sensitive=False)
 
 
 def _json(status: int, body: dict, headers: dict | None = None) -> JsonResponse:

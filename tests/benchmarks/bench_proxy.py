@@ -312,8 +312,12 @@ def report(results: dict) -> str:
     direct_get, _ = results["direct_get"]
     proxied_get, _ = results["proxied_get"]
     filtered_get, filtered_self = results["filtered_get"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         f"## Proxy benchmark (loopback, concurrency 1, n={N_LATENCY})",
+        "",
+        f"machine load average (1/5/15 min) at the end: {load} on {os.cpu_count()} cores"
+        " (other work on the machine inflates every figure; compare the ratios)",
         "",
         "| path | p50 ms | p99 ms |",
         "|---|---|---|",

@@ -129,6 +129,7 @@ def test_a_user_sets_reads_and_deletes_their_own_key(user_plugin, alice_api):
         "set": False,
         "hint": "",
         "updated_at": None,
+        "unreadable": False,
         "last_used_at": None,
     }
     assert (
@@ -253,7 +254,9 @@ def test_keys_with_control_characters_or_absurd_lengths_are_refused_at_entry(
     assert not UserCredential.objects.exists()
 
 
-def test_a_key_that_no_longer_decrypts_asks_to_re_enter_it_and_is_audited(user_plugin, alice):
+def test_a_key_that_no_longer_decrypts_asks_to_re_enter_it_and_is_audited(
+    user_plugin, alice, web_as, api_as
+):
     from plugins.credentials.services import set_user_credential
 
     row = set_user_credential(installation=user_plugin, user=alice, token=USER_KEY)
@@ -271,6 +274,18 @@ def test_a_key_that_no_longer_decrypts_asks_to_re_enter_it_and_is_audited(user_p
     assert caught.value.as_dict()["code"] == "credential.unreadable"
     event = AuditEvent.objects.get(action="credential.unreadable")
     assert event.details["reason"] == "does not authenticate"
+    # The user is told where it matters: the page and the API say "re-enter your key".
+    page = web_as(alice).get(f"/o/acme/installations/{user_plugin.pk}/credentials/")
+    assert b"re-enter your key" in page.content
+    assert (
+        api_as(alice, user_plugin.organization)
+        .get(f"/api/v1/installations/{user_plugin.pk}/credential")
+        .json()["unreadable"]
+        is True
+    )
+    set_user_credential(installation=user_plugin, user=alice, token=USER_KEY)
+    assert resolve_credential(installation=user_plugin, user=alice).headers
+    assert not UserCredential.objects.get(pk=row.pk).unreadable_since
 
 
 def test_a_key_copied_to_another_users_row_does_not_decrypt(user_plugin, alice, bob):
@@ -384,3 +399,19 @@ def test_a_member_who_leaves_takes_no_key_along(user_plugin, acme, alice, bob):
     with pytest.raises(CredentialMissing):
         resolve_credential(installation=user_plugin, user=bob)
     assert AuditEvent.objects.filter(action="credential.member_forgotten").exists()
+
+
+def test_openplugins_x_plugin_auth_maps_onto_the_same_credentials(acme, alice):
+    """x-plugin-auth (camelCase) is normalised by the validator into the same auth block."""
+    from plugins.credentials.services import set_user_credential
+    from tests.validation.helpers import openplugin_spec, validate_openplugin
+
+    report = validate_openplugin(
+        openplugin_spec(**{"x-plugin-auth": {"type": "user_http", "authorizationType": "basic"}})
+    )
+    assert report.plugin["auth"]["type"] == "user_http"
+    version = make_version(acme, slug="op", auth=report.plugin["auth"])
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_user_credential(installation=installation, user=alice, token="ann:pw-123456789")
+    header = resolve_credential(installation=installation, user=alice).headers["Authorization"]
+    assert header == "Basic " + base64.b64encode(b"ann:pw-123456789").decode()

@@ -313,3 +313,50 @@ def test_a_member_who_leaves_has_their_connection_revoked(make_world, acme, alic
     assert disconnect_former_member(acme.pk, bob.pk) == 1
     assert world.server.stats()["revocation_requests"] == 2
     assert _nothing_stored(world, bob)
+
+
+def test_uninstalling_revokes_every_members_grant_at_the_provider(make_world, alice, bob):
+    from plugins.installations.services import uninstall_plugin
+
+    world = make_world()
+    world.connect(alice)
+    world.connect(bob, login_hint="bob")
+    uninstall_plugin(installation=world.installation, removed_by=alice)
+    assert world.server.stats()["revocation_requests"] == 4  # two tokens for each member
+    assert not OAuthConnection.objects.exists()
+    assert AuditEvent.objects.filter(action="oauth.disconnected").count() == 2
+    assert AuditEvent.objects.filter(action="plugin.uninstalled").count() == 1
+
+
+def test_a_new_token_is_checked_at_the_plugins_token_validation_url_before_it_is_kept(
+    make_world, alice, serve
+):
+    validator = serve({"/validate": lambda handler: handler.reply(200, b'{"active": true}')})
+    world = make_world(token_validation_url=f"{validator.url}/validate")
+    response = world.connect(alice)
+    assert response.status_code == 302
+    [seen] = [request for request in validator.seen if request.path == "/validate"]
+    assert seen.method == "GET"
+    credential = resolve_credential(installation=world.installation, user=alice)
+    assert seen.headers["authorization"] == credential.headers["Authorization"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (lambda handler: handler.reply(401, b'{"error": "invalid_token"}'), b"refused the new"),
+        (lambda handler: handler.redirect(302, "http://127.0.0.1:1/elsewhere"), b"refused the new"),
+        (lambda handler: handler.reply(503, b"down"), b"is failing"),
+    ],
+    ids=["refused", "redirected", "failing"],
+)
+def test_a_token_the_validation_url_does_not_accept_is_a_connect_error_and_stores_nothing(
+    make_world, alice, serve, answer, message
+):
+    validator = serve({"/validate": answer})
+    world = make_world(token_validation_url=f"{validator.url}/validate")
+    response = world.connect(alice)
+    assert response.status_code == 400
+    assert message in response.content, response.content
+    assert _nothing_stored(world, alice)
+    assert AuditEvent.objects.filter(action="oauth.connect_failed").exists()

@@ -132,3 +132,14 @@ def test_a_webhook_to_a_private_address_is_refused(acme, web):
     response = web.post("/o/acme/webhooks/", {"url": "http://10.0.0.1/hook"})
     assert response.status_code == 200
     assert b"private" in response.content
+
+
+def test_the_stable_connect_link_starts_the_flow_for_the_logged_in_user(make_world, alice, web):
+    world = make_world()
+    response = web.get(f"/o/acme/installations/{world.installation.pk}/connect/")
+    assert response.status_code == 302
+    assert "/oauth/start/" in response["Location"]
+    to_provider = web.get(urllib.parse.urlsplit(response["Location"]).path)
+    back = web.get(world.local(world.authorize(to_provider["Location"])))
+    assert back["Location"] == f"/o/acme/installations/{world.installation.pk}/credentials/"
+    assert resolve_credential(installation=world.installation, user=alice).headers

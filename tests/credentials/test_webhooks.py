@@ -137,3 +137,23 @@ def test_webhook_urls_must_be_fetchable_addresses(acme, alice):
 
     with pytest.raises(FetchError):
         create_webhook(organization=acme, url="http://169.254.169.254/latest", created_by=alice)
+
+
+def test_admins_manage_webhooks_through_the_api(acme, alice, bob, alice_api, api_as):
+    created = alice_api.post(
+        "/api/v1/webhooks/", {"url": "https://hooks.example.com/a"}, content_type="application/json"
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["secret"].startswith("whsec_")
+    assert body["secret_hint"] == "••••" + body["secret"][-4:]
+    listed = alice_api.get("/api/v1/webhooks/")
+    assert [w["url"] for w in listed.json()] == ["https://hooks.example.com/a"]
+    assert body["secret"] not in listed.content.decode()
+    assert api_as(bob, acme).get("/api/v1/webhooks/").status_code == 403
+    refused = alice_api.post(
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1:6379/"}, content_type="application/json"
+    )
+    assert refused.status_code == 400
+    assert alice_api.delete(f"/api/v1/webhooks/{body['id']}").status_code == 204
+    assert alice_api.get("/api/v1/webhooks/").json() == []

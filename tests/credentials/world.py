@@ -56,7 +56,7 @@ class World:
 @pytest.fixture
 def make_world(acme, alice):
     """make_world(**options) -> World. Options: auth_method, content_type, rotate,
-    access_ttl, revocation, scopes."""
+    access_ttl, revocation, scopes, token_validation_url."""
     servers = []
 
     def make(
@@ -67,6 +67,7 @@ def make_world(acme, alice):
         access_ttl: int = 3600,
         revocation: bool = True,
         scopes: str = "todo:read",
+        token_validation_url: str = "",
     ) -> World:
         plugin = Plugin.objects.create(organization=acme, slug="todo", name="Todo")
         client = {
@@ -89,6 +90,7 @@ def make_world(acme, alice):
                 "authorization_url": server.url("/token"),
                 "scope": scopes,
                 "authorization_content_type": content_type,
+                **({"token_validation_url": token_validation_url} if token_validation_url else {}),
             },
         )
         set_oauth_client(

@@ -24,6 +24,9 @@ class ProviderConfig:
     json_body: bool
     revocation_url: str
     issuer: str
+    # OpenPlugin's tokenValidationUrl: a new access token must be accepted here (GET, bearer)
+    # before the connection is saved.
+    token_validation_url: str = ""
 
 
 class NotConfigured(Exception):
@@ -71,4 +74,5 @@ def provider_config(*, installation) -> ProviderConfig:
         json_body=json_body,
         revocation_url=client.revocation_url,
         issuer=client.issuer,
+        token_validation_url=(auth.get("token_validation_url") or "").strip(),
     )

@@ -42,6 +42,16 @@ def disconnect(*, installation, user, actor=None) -> bool:
     return bool(deleted)
 
 
+def disconnect_everyone(*, installation, actor=None) -> int:
+    """Disconnect every member's connection to `installation` (it is being uninstalled)."""
+    done = 0
+    for connection in OAuthConnection.objects.filter(
+        organization_id=installation.organization_id, installation=installation
+    ).select_related("user"):
+        done += disconnect(installation=installation, user=connection.user, actor=actor)
+    return done
+
+
 def _revoke_at_provider(connection: OAuthConnection, installation) -> bool:
     try:
         config = provider_config(installation=installation)

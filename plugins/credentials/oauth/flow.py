@@ -188,6 +188,7 @@ def complete(*, plugin_public_id: str, params, user):
         tokens = protocol.exchange_code(
             config, code=code, verifier=verifier, on_json_refused=remember_form_only
         )
+        protocol.validate_token(config, access_token=tokens.access_token)
     except TokenError as exc:
         _refused(flow, user, exc.message, action="oauth.connect_failed")
         raise FlowRefused(f"Connecting failed: {exc.message}") from None

@@ -12,6 +12,7 @@ import contextlib
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import connection as database
 
 from plugins.outbound.oauth import token_timeout
 
@@ -42,6 +43,7 @@ def connection_lock(connection_id: int):
         blocking_timeout=lifetime * 0.8,
         sleep=0.02,
     )
+    _release_pooled_database_connection()
     if not lock.acquire():
         raise LockBusy
     try:
@@ -49,3 +51,13 @@ def connection_lock(connection_id: int):
     finally:
         with contextlib.suppress(LockError):
             lock.release()
+
+
+def _release_pooled_database_connection() -> None:
+    """Give this thread's pooled database connection back before waiting on another process.
+
+    Otherwise waiters that already queried could hold every pooled connection while the lock's
+    holder waits for one to save the refreshed tokens: a deadlock until the pool's timeout.
+    Inside a transaction the connection stays (closing it would abort the transaction)."""
+    if "pool" in database.settings_dict.get("OPTIONS", {}) and not database.in_atomic_block:
+        database.close()

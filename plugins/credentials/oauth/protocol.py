@@ -18,8 +18,8 @@ from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.client import OAuth2Client
 
 from plugins.credentials.oauth.config import ProviderConfig
-from plugins.outbound import FetchError, OAuthSession
-from plugins.outbound.oauth import HTTP_STATUS
+from plugins.outbound import FetchError, OAuthSession, fetch
+from plugins.outbound.oauth import HTTP_STATUS, token_timeout
 
 # Fields of a token response that are credentials: stored sealed in their own columns, never
 # exposed as `auth.data` to templates.
@@ -116,6 +116,40 @@ def revoke(config: ProviderConfig, *, token: str, hint: str) -> bool:
     except FetchError:
         return False
     return response.status_code == 200
+
+
+def validate_token(config: ProviderConfig, *, access_token: str) -> None:
+    """Ask the plugin's token-validation URL (OpenPlugin `tokenValidationUrl`) whether it
+    accepts `access_token`; raise TokenError when it doesn't. No URL: nothing to ask.
+
+    A GET with the token as a bearer credential, through the outbound client, never following
+    a redirect (the token must not travel to another host)."""
+    if not config.token_validation_url:
+        return
+    try:
+        response = fetch(
+            config.token_validation_url,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            sensitive_headers=frozenset({"authorization"}),
+            follow_redirects=False,
+            max_bytes=64 * 1024,
+            timeout=float(token_timeout()),
+        )
+    except FetchError as exc:
+        raise TokenError(
+            "transient" if exc.transient else "invalid_response",
+            f"The token validation URL could not be reached: {exc.message}",
+        ) from None
+    if 200 <= response.status < 300:
+        return
+    if response.status >= 500:
+        raise TokenError(
+            "transient", f"The token validation URL is failing (HTTP {response.status})."
+        )
+    raise TokenError(
+        "invalid_response",
+        f"The plugin's token validation URL refused the new token (HTTP {response.status}).",
+    )
 
 
 def _token_call(config: ProviderConfig, call, *, on_json_refused) -> TokenSet:
