@@ -133,6 +133,10 @@ class CallEvent(models.Model):
         indexes = [
             models.Index(fields=["installation", "created_at"]),
             models.Index(fields=["plugin", "operation", "created_at"]),
+            # The organization's call log: newest first, in keyset pages.
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="callevent_org_recent"
+            ),
         ]
 
     def __str__(self) -> str:
