@@ -475,5 +475,12 @@ LOGGING = {
         "kombu.connection": {
             "level": "ERROR" if CELERY_BROKER_URL == "filesystem://" else "WARNING"
         },
+        # In `make run` beat drains call events every few seconds: a line per task received,
+        # run and scheduled would bury everything else. Deployments keep them.
+        **{
+            name: {"level": "WARNING"}
+            for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+            if CELERY_BROKER_URL == "filesystem://"
+        },
     },
 }
