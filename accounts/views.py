@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
@@ -50,6 +50,7 @@ from accounts.tenancy import (
     membership_for,
     organization_view,
 )
+from marketplace.keyset import keyset_links
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +196,6 @@ def org_activity(request):
     events, next_cursor = events_page(
         organization=request.organization, filters=filters, cursor=request.GET.get("before", "")
     )
-    query = request.GET.copy()
-    query.pop("before", None)
     return _org_render(
         request,
         "accounts/activity.html",
@@ -207,11 +206,7 @@ def org_activity(request):
             "people": members_of(organization=request.organization).values_list(
                 "user__email", flat=True
             ),
-            "next_url": f"?{query.urlencode()}&before={quote(next_cursor)}"
-            if next_cursor
-            else None,
-            "is_first_page": not request.GET.get("before"),
-            "filter_query": query.urlencode(),
+            **keyset_links(request, next_cursor),
         },
     )
 

@@ -42,21 +42,28 @@ DEVELOPMENT = ENVIRONMENT == "development"
 DEBUG = env_bool("DEBUG", DEVELOPMENT and not TESTING)
 
 
-def _secret_key() -> str:
-    key = env_str("SECRET_KEY")
-    if key:
-        if len(key) < 32:
-            raise ConfigurationError("SECRET_KEY", "must be at least 32 characters")
-        return key
+def _development_key(name: str, filename: str, generate) -> str:
+    """The value of `name` from the environment; in development, without it, a key generated
+    once into the data folder (with one calm line, not a warning with a stack frame); in
+    production, a refusal to start. The one rule for every secret key the marketplace holds."""
+    value = env_str(name)
+    if value:
+        return value
     if not DEVELOPMENT:
-        raise ConfigurationError("SECRET_KEY", "is required when ENVIRONMENT=production")
-    key_file = DATA_DIR / "secret_key"
+        raise ConfigurationError(name, "is required when ENVIRONMENT=production")
+    key_file = DATA_DIR / filename
     if not key_file.exists():
-        # One calm line on the first `make run`, not a warning with a stack frame.
-        sys.stderr.write(f"SECRET_KEY not set: generated a development key in {key_file}\n")
-        key_file.write_text(secrets.token_urlsafe(50))
+        sys.stderr.write(f"{name} not set: generated a development key in {key_file}\n")
+        key_file.write_text(generate())
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _secret_key() -> str:
+    key = _development_key("SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
+    if len(key) < 32:
+        raise ConfigurationError("SECRET_KEY", "must be at least 32 characters")
+    return key
 
 
 SECRET_KEY = _secret_key()
@@ -366,25 +373,12 @@ VALIDATION_MAX_RUNS_PER_ORGANIZATION = env_int("VALIDATION_MAX_RUNS_PER_ORGANIZA
 
 
 def _encryption_keys() -> str:
-    """The vault's key ring (`kid:<base64>,…`, the first encrypts). Development generates one
-    key into the data folder, with a warning; production refuses to start without keys."""
+    """The vault's key ring (`kid:<base64>,…`, the first encrypts)."""
     from plugins.vault.keyring import VaultMisconfigured, generate_key, parse_key_ring
 
-    raw = env_str("MARKETPLACE_ENCRYPTION_KEYS")
-    if not raw:
-        if not DEVELOPMENT:
-            raise ConfigurationError(
-                "MARKETPLACE_ENCRYPTION_KEYS", "is required when ENVIRONMENT=production"
-            )
-        key_file = DATA_DIR / "encryption_keys"
-        if not key_file.exists():
-            warnings.warn(
-                f"MARKETPLACE_ENCRYPTION_KEYS not set: generated a development key in {key_file}",
-                stacklevel=1,
-            )
-            key_file.write_text(generate_key("dev1"))
-            key_file.chmod(0o600)
-        raw = key_file.read_text().strip()
+    raw = _development_key(
+        "MARKETPLACE_ENCRYPTION_KEYS", "encryption_keys", lambda: generate_key("dev1")
+    )
     try:
         parse_key_ring(raw)
     except VaultMisconfigured as exc:
@@ -397,25 +391,10 @@ MARKETPLACE_ENCRYPTION_KEYS = _encryption_keys()
 
 def _assertion_keys() -> str:
     """PEM private keys (P-256) signing the caller assertion sent to plugins; the first signs,
-    all are published at /.well-known/jwks.json. Development generates one into the data folder;
-    production refuses to start without keys."""
+    all are published at /.well-known/jwks.json."""
     from plugins.proxy.assertion import generate_pem, signing_keys
 
-    raw = env_str("MARKETPLACE_ASSERTION_KEYS")
-    if not raw:
-        if not DEVELOPMENT:
-            raise ConfigurationError(
-                "MARKETPLACE_ASSERTION_KEYS", "is required when ENVIRONMENT=production"
-            )
-        key_file = DATA_DIR / "assertion_keys.pem"
-        if not key_file.exists():
-            warnings.warn(
-                f"MARKETPLACE_ASSERTION_KEYS not set: generated a development key in {key_file}",
-                stacklevel=1,
-            )
-            key_file.write_text(generate_pem())
-            key_file.chmod(0o600)
-        raw = key_file.read_text()
+    raw = _development_key("MARKETPLACE_ASSERTION_KEYS", "assertion_keys.pem", generate_pem)
     try:
         signing_keys(raw)
     except ValueError as exc:

@@ -141,8 +141,11 @@ def trickling():
 
 
 @pytest.fixture
-def dead_port():
-    """A loopback port that refuses connections (bound, never listening)."""
+def refusing_port():
+    """A port in the test range that refuses connections for the whole test.
+
+    The socket stays bound but never listens, so nobody else can start a server on it meanwhile.
+    """
     for port in random.sample(TEST_PORTS, len(TEST_PORTS)):
         probe = socket.socket()
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Role
 from accounts.selectors import members_of
 from accounts.tenancy import get_scoped_or_404, organization_view
+from marketplace.keyset import keyset_links
 from plugins import charts, selectors
 from plugins.console import calls, forms, usage
 from plugins.console.selectors import installations_with_usage, pinnable_versions
@@ -303,8 +303,6 @@ def call_log(request):
     rows, next_cursor = calls.calls_page(
         organization=request.organization, filters=filters, cursor=request.GET.get("before", "")
     )
-    query = request.GET.copy()
-    query.pop("before", None)
     return render(
         request,
         "console/calls.html",
@@ -315,11 +313,7 @@ def call_log(request):
             "people": members_of(organization=request.organization).values_list(
                 "user__email", flat=True
             ),
-            "next_url": f"?{query.urlencode()}&before={quote(next_cursor)}"
-            if next_cursor
-            else None,
-            "is_first_page": not request.GET.get("before"),
-            "filter_query": query.urlencode(),
+            **keyset_links(request, next_cursor),
         },
     )
 

@@ -41,9 +41,7 @@ from plugins.outbound.addresses import is_blocked_address
 from plugins.outbound.client import (
     DEFAULT_MAX_BYTES,
     FetchResult,
-    _check_limits,
-    _checked_method,
-    _request_headers,
+    checked_request,
 )
 from plugins.outbound.content_types import media_type
 from plugins.outbound.decoding import _decoder_for, _too_large
@@ -158,17 +156,16 @@ async def async_fetch(
     redirect_policy: Callable[[str, str], bool] | None = None,
 ) -> FetchResult:
     """`client.fetch`'s contract (minus content-type checks), awaited, over the shared pool."""
-    if body is not None and not isinstance(body, bytes):
-        raise ValueError("body must be bytes or None")
-    request_headers = _request_headers(headers)
-    method = _checked_method(method)
-    _check_limits(
+    method, request_headers, sensitive = checked_request(
+        method=method,
+        headers=headers,
+        sensitive_headers=sensitive_headers,
+        body=body,
         max_bytes=max_bytes,
         timeout=timeout,
         connect_timeout=connect_timeout,
         max_redirects=max_redirects,
     )
-    sensitive = frozenset(name.lower() for name in sensitive_headers)
     started = time.monotonic()
     hop = Hop(method=method, url=vet_url(url), headers=request_headers, body=body)
     redirects: list[str] = []

@@ -108,17 +108,16 @@ def fetch(
     Raises FetchError (see errors.py for codes), ValueError for invalid arguments, and
     ImproperlyConfigured for a malformed private-destination list.
     """
-    if body is not None and not isinstance(body, bytes):
-        raise ValueError("body must be bytes or None")
-    request_headers = _request_headers(headers)
-    method = _checked_method(method)
-    _check_limits(
+    method, request_headers, sensitive = checked_request(
+        method=method,
+        headers=headers,
+        sensitive_headers=sensitive_headers,
+        body=body,
         max_bytes=max_bytes,
         timeout=timeout,
         connect_timeout=connect_timeout,
         max_redirects=max_redirects,
     )
-    sensitive = frozenset(name.lower() for name in sensitive_headers)
     private_destinations = allowed_private_destinations()
 
     started = time.monotonic()
@@ -231,6 +230,35 @@ def _read(
 # Control characters other than tab (a compiled scan: the proxy sends a ~600-character signed
 # assertion on every call, and a per-character generator cost 0.25 ms of it).
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def checked_request(
+    *,
+    method: str,
+    headers: Mapping[str, str] | None,
+    sensitive_headers: frozenset[str],
+    body: bytes | None,
+    max_bytes: int,
+    timeout: float,
+    connect_timeout: float,
+    max_redirects: int,
+) -> tuple[str, dict[str, str], frozenset[str]]:
+    """The arguments both faces of the client (`fetch`, `aio.async_fetch`) check the same way:
+    (method, request headers, lower-cased sensitive header names); ValueError when invalid."""
+    if body is not None and not isinstance(body, bytes):
+        raise ValueError("body must be bytes or None")
+    request_headers = _request_headers(headers)
+    _check_limits(
+        max_bytes=max_bytes,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        max_redirects=max_redirects,
+    )
+    return (
+        _checked_method(method),
+        request_headers,
+        frozenset(name.lower() for name in sensitive_headers),
+    )
 
 
 def _request_headers(headers: Mapping[str, str] | None) -> dict[str, str]:

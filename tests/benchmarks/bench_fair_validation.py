@@ -32,8 +32,8 @@ def report(label: str, seconds: float, baseline: float, baseline_label: str) -> 
     print(f"\n| {label} | {seconds:.1f} s | {seconds / baseline:.2f} x {baseline_label} |")
 
 
-def test_bench_dead_host(two_slot_worker, dead_port, acme, alice):
-    run = submit(acme, alice, f"http://127.0.0.1:{dead_port}/openapi.json")
+def test_bench_dead_host(two_slot_worker, refusing_port, acme, alice):
+    run = submit(acme, alice, f"http://127.0.0.1:{refusing_port}/openapi.json")
     seconds = verdict_seconds(run)
     run.refresh_from_db()
     report("dead host (connection refused)", seconds, settings.VALIDATION_RUN_DEADLINE, "deadline")

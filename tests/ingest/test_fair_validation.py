@@ -88,10 +88,10 @@ def test_a_trickling_host_gets_a_verdict_within_the_run_budget(
 
 
 def test_a_dead_host_is_retried_within_the_budget_then_fails(
-    two_slot_worker, dead_port, acme, alice, monkeypatch
+    two_slot_worker, refusing_port, acme, alice, monkeypatch
 ):
     monkeypatch.setattr(budget, "RETRY_DELAYS", (0.5, 0.5, 0.5))  # the back-off, shortened
-    run = submit(acme, alice, f"http://127.0.0.1:{dead_port}/openapi.json")
+    run = submit(acme, alice, f"http://127.0.0.1:{refusing_port}/openapi.json")
 
     run = wait_for(lambda: finished(run), settings.VALIDATION_RUN_DEADLINE + MARGIN, "a verdict")
 

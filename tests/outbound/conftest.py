@@ -7,8 +7,6 @@ tests can assert that a blocked destination was never even connected to.
 
 from __future__ import annotations
 
-import random
-import socket
 import ssl
 import threading
 import time
@@ -18,7 +16,6 @@ import pytest
 
 from plugins.outbound import transport
 from tests.support.loopback import (
-    TEST_PORTS,
     Handler,
     LoopbackHTTPServer,
     LoopbackServer,
@@ -101,22 +98,3 @@ def elapsed_of(call: Callable[[], object]) -> tuple[float, BaseException | None]
     except Exception as exc:
         return time.monotonic() - started, exc
     return time.monotonic() - started, None
-
-
-@pytest.fixture
-def refusing_port():
-    """A port in the test range that refuses connections for the whole test.
-
-    The socket stays bound but never listens, so nobody else can start a server on it meanwhile.
-    """
-    for port in random.sample(TEST_PORTS, len(TEST_PORTS)):
-        probe = socket.socket()
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            probe.close()
-            continue
-        with probe:
-            yield port
-        return
-    raise RuntimeError("no free port in 8100-8199")
