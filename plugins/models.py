@@ -165,6 +165,17 @@ FROZEN_VERSION_FIELDS = (
 )
 
 
+# A version's columns that lists and pages never need: documents and images, each up to megabytes.
+LARGE_VERSION_FIELDS = (
+    "raw_manifest",
+    "raw_openapi",
+    "normalized",
+    "normalized_openapi",
+    "bundled_refs",
+    "logo",
+)
+
+
 class PluginVersion(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="plugin_versions"

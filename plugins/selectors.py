@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from accounts.models import Organization
 from plugins.models import (
+    LARGE_VERSION_FIELDS,
     PUBLISHED_STATES,
     Plugin,
     PluginVersion,
@@ -93,17 +94,7 @@ def _ordered(queryset: QuerySet[Plugin], query: str, *default: str) -> QuerySet[
 
 
 # Version columns a listing never needs (documents and images can be megabytes each).
-_LARGE_VERSION_FIELDS = [
-    f"published_version__{name}"
-    for name in (
-        "raw_manifest",
-        "raw_openapi",
-        "normalized",
-        "normalized_openapi",
-        "bundled_refs",
-        "logo",
-    )
-]
+_LARGE_VERSION_FIELDS = [f"published_version__{name}" for name in LARGE_VERSION_FIELDS]
 _CARD_DEFERRED = ["search_vector", *_LARGE_VERSION_FIELDS, "published_version__diff"]
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role
 from plugins.installations.models import CallEvent, Installation
-from plugins.models import Plugin, PluginVersion, ValidationState
+from plugins.models import LARGE_VERSION_FIELDS, Plugin, PluginVersion, ValidationState
 
 ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
 
@@ -45,15 +45,7 @@ def installations_with_usage(*, organization: Organization) -> QuerySet[Installa
             *[
                 f"{prefix}__{field}"
                 for prefix in ("version", "plugin__published_version")
-                for field in (
-                    "raw_manifest",
-                    "raw_openapi",
-                    "normalized",
-                    "normalized_openapi",
-                    "bundled_refs",
-                    "logo",
-                    "diff",
-                )
+                for field in (*LARGE_VERSION_FIELDS, "diff")
             ]
         )
         .annotate(

@@ -26,7 +26,8 @@ class UpstreamRequest:
     sent: dict[str, object] = field(default_factory=dict)
 
 
-def _invalid(message: str, pointer: str) -> ProxyError:
+def invalid_arguments(message: str, pointer: str) -> ProxyError:
+    """422 naming one violation; the call path and the passthrough answer it alike."""
     return ProxyError(
         422,
         "proxy.invalid_arguments",
@@ -57,14 +58,14 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
     for arg, value in arguments.items():
         binding = tool.bindings.get(arg)
         if binding is None:  # schema validation refuses these first; never guess
-            raise _invalid("Unknown argument.", f"/{arg}")
+            raise invalid_arguments("Unknown argument.", f"/{arg}")
         if value is None and binding.location != "body":
             continue
         sent[arg] = value
         if binding.location == "path":
             text = _scalar(value)
             if text in ("", ".", "..") or isinstance(value, dict | list):
-                raise _invalid("Not a valid path segment.", f"/{arg}")
+                raise invalid_arguments("Not a valid path segment.", f"/{arg}")
             path = path.replace("{" + binding.name + "}", quote(text, safe=""))
         elif binding.location == "query":
             items = value if isinstance(value, list) else [value]
@@ -75,7 +76,7 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
         elif binding.location == "header":
             text = ",".join(map(_scalar, value)) if isinstance(value, list) else _scalar(value)
             if any(ord(c) < 0x20 or ord(c) > 0xFF or c == "\x7f" for c in text):
-                raise _invalid("Not a valid header value.", f"/{arg}")
+                raise invalid_arguments("Not a valid header value.", f"/{arg}")
             headers[binding.name] = text
         elif binding.location == "cookie":
             cookies.append(f"{binding.name}={quote(_scalar(value), safe='')}")
@@ -84,7 +85,7 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
         elif binding.location == "body_whole":
             whole_body, has_whole_body = value, True
     if "{" in path:
-        raise _invalid("A path parameter is missing.", "")
+        raise invalid_arguments("A path parameter is missing.", "")
     url = base + path
     if query:
         url += "?" + urlencode(query)
@@ -109,4 +110,4 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
 def _same_origin_or_refuse(base: str, url: str) -> None:
     a, b = urlsplit(base), urlsplit(url)
     if (a.scheme, a.netloc) != (b.scheme, b.netloc) or not b.path.startswith(a.path):
-        raise _invalid("The arguments would change where the request goes.", "")
+        raise invalid_arguments("The arguments would change where the request goes.", "")

@@ -13,7 +13,7 @@ import re
 from urllib.parse import unquote
 
 from plugins.proxy.arguments import parse_arguments
-from plugins.proxy.errors import ProxyError
+from plugins.proxy.build import invalid_arguments
 from plugins.tools import Tool, ToolSet
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
@@ -38,16 +38,6 @@ def match_operation(toolset: ToolSet, method: str, path: str) -> tuple[Tool, dic
             names = _PARAM.findall(tool.path)
             return tool, {name: unquote(found.group(f"p{i}")) for i, name in enumerate(names)}
     return None
-
-
-def _invalid(pointer: str, message: str) -> ProxyError:
-    return ProxyError(
-        422,
-        "proxy.invalid_arguments",
-        "The arguments do not match the operation.",
-        decision="invalid",
-        details={"violations": [{"pointer": pointer, "message": message}]},
-    )
 
 
 def _coerce(value: str, schema: dict) -> object:
@@ -78,11 +68,11 @@ def arguments_from_request(
     for name, values in query.items():
         arg = tool.argument_for("query", name)
         if arg is None:
-            raise _invalid(f"/{name}", "Unknown query parameter.")
+            raise invalid_arguments("Unknown query parameter.", f"/{name}")
         schema = props.get(arg, {})
         is_array = schema.get("type") == "array" or "array" in (schema.get("type") or [])
         if len(values) > 1 and not is_array:
-            raise _invalid(f"/{arg}", "The parameter was given more than once.")
+            raise invalid_arguments("The parameter was given more than once.", f"/{arg}")
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
         arguments[arg] = (
             [_coerce(v, items) for v in values] if is_array else _coerce(values[0], schema)
@@ -92,7 +82,7 @@ def arguments_from_request(
             arguments[arg] = _coerce(headers[binding.name], props.get(arg, {}))
     if body.strip():
         if tool.body_content_type is None:
-            raise _invalid("", "This operation takes no request body.")
+            raise invalid_arguments("This operation takes no request body.", "")
         parsed = parse_arguments(body)
         whole = next((a for a, b in tool.bindings.items() if b.location == "body_whole"), None)
         if whole is not None:
@@ -101,10 +91,10 @@ def arguments_from_request(
             for key, value in parsed.items():
                 arg = tool.argument_for("body", key) or key
                 if arg in arguments:
-                    raise _invalid(f"/{key}", "Given both in the body and elsewhere.")
+                    raise invalid_arguments("Given both in the body and elsewhere.", f"/{key}")
                 arguments[arg] = value
         else:
-            raise _invalid("", "The body must be a JSON object.")
+            raise invalid_arguments("The body must be a JSON object.", "")
     return arguments
 
 
