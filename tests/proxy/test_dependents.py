@@ -1,0 +1,325 @@
+"""x-dependent and x-lookup: the marketplace runs the referenced operation itself when it needs
+no model input, for the same member and through the same rules, against a real upstream."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from plugins.installations.models import CallEvent
+from plugins.installations.selectors import toolset_of
+from plugins.installations.services import install_plugin, set_allow_list
+from plugins.proxy.call import call_operation
+from plugins.proxy.events import drain_call_events
+from plugins.proxy.ids import new_request_id
+from tests.proxy.conftest import call, publish_version
+from tests.support.upstream import Upstream, reply_json
+from tests.validation.helpers import manifest, validate
+
+
+def trains_spec(server: str, *, guarded_origin: bool = False, home_params=()) -> dict:
+    """searchTrains: its origin city comes from getHomeCity (x-dependent, which needs no model
+    input: its one required parameter has a default); its answer's provider ids are made
+    readable by getProvider (x-lookup)."""
+    origin = {
+        "name": "origin_city_id",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string"},
+        "x-dependent": {"path": "/home_city", "method": "get", "field": "/city/id"},
+    }
+    if guarded_origin:
+        origin["x-marketplace-resource"] = "city"
+    trains_answer = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "provider_id": {
+                    "type": "string",
+                    "x-lookup": {
+                        "path": "/providers",
+                        "method": "get",
+                        "parameter": "$request.query.provider_id",
+                    },
+                },
+            },
+        },
+    }
+    return {
+        "openapi": "3.0.1",
+        "info": {"title": "Trains", "version": "1.0"},
+        "servers": [{"url": server}],
+        "paths": {
+            "/trains": {
+                "get": {
+                    "operationId": "searchTrains",
+                    "summary": "Trains leaving the member's home city",
+                    "parameters": [
+                        origin,
+                        {"name": "date", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "OK",
+                            "content": {"application/json": {"schema": trains_answer}},
+                        }
+                    },
+                }
+            },
+            "/home_city": {
+                "get": {
+                    "operationId": "getHomeCity",
+                    "parameters": [
+                        {
+                            "name": "units",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "default": "metric"},
+                        },
+                        *home_params,
+                    ],
+                    "responses": {"200": {"description": "OK"}},
+                }
+            },
+            "/providers": {
+                "get": {
+                    "operationId": "getProvider",
+                    "parameters": [
+                        {
+                            "name": "provider_id",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {"200": {"description": "OK"}},
+                }
+            },
+        },
+    }
+
+
+def query_of(seen) -> dict:
+    return dict(parse_qs(urlsplit(seen.path).query).items())
+
+
+@pytest.fixture
+def trains_upstream():
+    with Upstream() as server:
+        server.route(
+            "GET /home_city",
+            lambda h: reply_json(h, 200, {"city": {"id": "c-42", "name": "Austin"}}),
+        )
+        server.route(
+            "GET /trains",
+            lambda h: reply_json(
+                h,
+                200,
+                [
+                    {"name": "Texas Eagle", "provider_id": "amtrak"},
+                    {"name": "Sunset", "provider_id": "amtrak"},
+                    {"name": "Lone Star", "provider_id": "tx-rail"},
+                ],
+            ),
+        )
+        names = {"amtrak": "Amtrak", "tx-rail": "Texas Rail"}
+        server.route(
+            "GET /providers",
+            lambda h: reply_json(
+                h, 200, {"name": names[query_of(h.server.seen[-1])["provider_id"][0]]}
+            ),
+        )
+        yield server
+
+
+def install_trains(acme, alice, upstream, **spec_options):
+    version = publish_version(
+        acme, trains_spec(upstream.url, **spec_options), base=upstream.url, name="trains"
+    )
+    return install_plugin(organization=acme, version=version, installed_by=alice)
+
+
+def paths(upstream) -> list[str]:
+    return [seen.path.split("?", 1)[0] for seen in upstream.seen]
+
+
+def test_the_model_is_not_asked_for_a_value_the_marketplace_fills(acme, alice, trains_upstream):
+    installation = install_trains(acme, alice, trains_upstream)
+    tool = toolset_of(installation.version).tool("searchTrains")
+    assert "origin_city_id" not in tool.parameters["properties"]
+    assert "origin_city_id" not in tool.parameters.get("required", [])
+    assert tool.dependents["origin_city_id"].operation == "getHomeCity"
+    assert [lk.operation for lk in tool.lookups] == ["getProvider"]
+
+
+def test_it_runs_the_dependent_first_then_the_call_with_its_value_then_the_lookups(
+    acme, alice, bob_api, trains_upstream
+):
+    installation = install_trains(acme, alice, trains_upstream)
+    response = call(bob_api, installation, "searchTrains", {"date": "2026-12-07"})
+    assert response.status_code == 200, response.json()
+    body = response.json()
+
+    home, trains, *providers = trains_upstream.seen
+    assert home.path == "/home_city?units=metric"
+    assert query_of(trains) == {"origin_city_id": ["c-42"], "date": ["2026-12-07"]}
+    assert [query_of(p)["provider_id"] for p in providers] == [["amtrak"], ["tx-rail"]]
+    # every extra call carries the member's signed assertion, like the call itself
+    assert all("x-marketplace-assertion" in seen.headers for seen in trains_upstream.seen)
+
+    assert body["data"][0]["name"] == "Texas Eagle"
+    assert [(lk["field"], lk["value"], lk["data"]) for lk in body["lookups"]] == [
+        ("provider_id", "amtrak", {"name": "Amtrak"}),
+        ("provider_id", "tx-rail", {"name": "Texas Rail"}),
+    ]
+    assert {lk["operation"] for lk in body["lookups"]} == {"getProvider"}
+
+    drain_call_events()
+    events = {e.request_id: e for e in CallEvent.objects.all()}
+    request_id = body["request_id"]
+    assert events[request_id].operation == "searchTrains"
+    assert events[f"{request_id}-d1"].via == "dependent"
+    assert events[f"{request_id}-d1"].operation == "getHomeCity"
+    assert events[f"{request_id}-l1"].via == "lookup"
+    assert len(events) == 4
+    assert all(e.decision == "allowed" for e in events.values())
+
+
+def test_the_dependent_answer_is_reused_briefly_for_the_same_member(
+    acme, alice, bob_api, trains_upstream
+):
+    installation = install_trains(acme, alice, trains_upstream)
+    assert call(bob_api, installation, "searchTrains", {}).status_code == 200
+    assert call(bob_api, installation, "searchTrains", {}).status_code == 200
+    assert paths(trains_upstream).count("/home_city") == 1
+    assert paths(trains_upstream).count("/trains") == 2
+
+
+def test_the_sync_face_resolves_them_too(acme, alice, bob, trains_upstream):
+    installation = install_trains(acme, alice, trains_upstream)
+    result = call_operation(
+        installation=installation,
+        user=bob,
+        via="session",
+        operation="searchTrains",
+        arguments={},
+        request_id=new_request_id(),
+    )
+    assert result.http_status == 200, result.body
+    assert paths(trains_upstream)[:2] == ["/home_city", "/trains"]
+    assert query_of(trains_upstream.seen[1])["origin_city_id"] == ["c-42"]
+    assert len(result.body["lookups"]) == 2
+
+
+def test_a_model_may_not_supply_the_filled_value(acme, alice, bob_api, trains_upstream):
+    installation = install_trains(acme, alice, trains_upstream)
+    response = call(bob_api, installation, "searchTrains", {"origin_city_id": "c-1"})
+    assert response.status_code == 422
+    (violation,) = response.json()["error"]["violations"]
+    assert violation["pointer"] == "/origin_city_id"
+    assert "getHomeCity" in violation["message"]
+    assert trains_upstream.seen == []
+
+
+def test_invalid_arguments_send_nothing_not_even_the_dependent(
+    acme, alice, bob_api, trains_upstream
+):
+    installation = install_trains(acme, alice, trains_upstream)
+    response = call(bob_api, installation, "searchTrains", {"date": 7})
+    assert response.status_code == 422
+    assert trains_upstream.seen == []
+
+
+def test_a_failing_dependent_fails_the_call_naming_it(acme, alice, bob_api, trains_upstream):
+    trains_upstream.route("GET /home_city", lambda h: reply_json(h, 500, {"error": "boom"}))
+    installation = install_trains(acme, alice, trains_upstream)
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "proxy.dependent_failed"
+    assert error["dependent"] == "getHomeCity"
+    assert "'getHomeCity'" in error["message"]
+    assert "HTTP 500" in error["message"]
+    assert paths(trains_upstream) == ["/home_city"]  # the call itself never went out
+
+    drain_call_events()
+    request_id = response.json()["request_id"]
+    main = CallEvent.objects.get(request_id=request_id)
+    assert (main.decision, main.reason) == ("upstream_error", "proxy.dependent_failed")
+    dependent = CallEvent.objects.get(request_id=f"{request_id}-d1")
+    assert (dependent.operation, dependent.upstream_status) == ("getHomeCity", 500)
+
+
+def test_a_dependent_answer_without_the_field_fails_the_call(acme, alice, bob_api, trains_upstream):
+    trains_upstream.route("GET /home_city", lambda h: reply_json(h, 200, {"city": {}}))
+    installation = install_trains(acme, alice, trains_upstream)
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "proxy.dependent_failed"
+    assert "/city/id" in error["message"]
+    assert paths(trains_upstream) == ["/home_city"]
+
+
+def test_a_failing_lookup_leaves_the_answer_and_says_why(acme, alice, bob_api, trains_upstream):
+    trains_upstream.route("GET /providers", lambda h: reply_json(h, 503, {}))
+    installation = install_trains(acme, alice, trains_upstream)
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["data"]) == 3
+    assert all("failed" in lk["error"] for lk in body["lookups"])
+
+
+def test_a_reference_to_an_operation_that_does_not_exist_is_refused_at_validation():
+    spec = trains_spec("https://api.example.com")
+    origin = spec["paths"]["/trains"]["get"]["parameters"][0]
+    origin["x-dependent"] = {"path": "/nowhere", "method": "get"}
+    report = validate(manifest(), spec, origin="api.example.com")
+    assert not report.passed
+    assert "openplugin.dependent.unknown_operation" in {f.code for f in report.errors}
+
+
+def test_a_guarded_default_never_reaches_the_plugin_through_a_dependent(
+    acme, alice, bob, bob_api, trains_upstream
+):
+    """getHomeCity sends `database` (guarded) with the spec's default, finance: bob may only
+    use sales, so neither the dependent nor the call goes out."""
+    guarded = {
+        "name": "database",
+        "in": "query",
+        "required": True,
+        "x-marketplace-resource": "database",
+        "schema": {"type": "string", "default": "finance"},
+    }
+    installation = install_trains(acme, alice, trains_upstream, home_params=[guarded])
+    set_allow_list(
+        installation=installation, member=bob, values={"database": ["sales"]}, changed_by=alice
+    )
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "proxy.not_allowed"
+    assert error["dependent"] == "getHomeCity"
+    assert trains_upstream.seen == []
+
+
+def test_a_dependent_value_outside_the_allow_list_is_refused_before_the_call(
+    acme, alice, bob, bob_api, trains_upstream
+):
+    """The filled value is checked like a model's: the city is guarded, bob may use c-1 only,
+    and getHomeCity answers c-42."""
+    installation = install_trains(acme, alice, trains_upstream, guarded_origin=True)
+    set_allow_list(
+        installation=installation,
+        member=bob,
+        values={"origin_city_id": ["c-1"]},
+        changed_by=alice,
+    )
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 403
+    assert response.json()["error"]["parameter"] == "origin_city_id"
+    assert paths(trains_upstream) == ["/home_city"]  # the call itself never went out
