@@ -15,91 +15,8 @@ from plugins.proxy.events import drain_call_events
 from plugins.proxy.ids import new_request_id
 from tests.proxy.conftest import call, publish_version
 from tests.support.upstream import Upstream, reply_json
+from tests.tools.specs import trains_spec
 from tests.validation.helpers import manifest, validate
-
-
-def trains_spec(server: str, *, guarded_origin: bool = False, home_params=()) -> dict:
-    """searchTrains: its origin city comes from getHomeCity (x-dependent, which needs no model
-    input: its one required parameter has a default); its answer's provider ids are made
-    readable by getProvider (x-lookup)."""
-    origin = {
-        "name": "origin_city_id",
-        "in": "query",
-        "required": True,
-        "schema": {"type": "string"},
-        "x-dependent": {"path": "/home_city", "method": "get", "field": "/city/id"},
-    }
-    if guarded_origin:
-        origin["x-marketplace-resource"] = "city"
-    trains_answer = {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "provider_id": {
-                    "type": "string",
-                    "x-lookup": {
-                        "path": "/providers",
-                        "method": "get",
-                        "parameter": "$request.query.provider_id",
-                    },
-                },
-            },
-        },
-    }
-    return {
-        "openapi": "3.0.1",
-        "info": {"title": "Trains", "version": "1.0"},
-        "servers": [{"url": server}],
-        "paths": {
-            "/trains": {
-                "get": {
-                    "operationId": "searchTrains",
-                    "summary": "Trains leaving the member's home city",
-                    "parameters": [
-                        origin,
-                        {"name": "date", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "OK",
-                            "content": {"application/json": {"schema": trains_answer}},
-                        }
-                    },
-                }
-            },
-            "/home_city": {
-                "get": {
-                    "operationId": "getHomeCity",
-                    "parameters": [
-                        {
-                            "name": "units",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string", "default": "metric"},
-                        },
-                        *home_params,
-                    ],
-                    "responses": {"200": {"description": "OK"}},
-                }
-            },
-            "/providers": {
-                "get": {
-                    "operationId": "getProvider",
-                    "parameters": [
-                        {
-                            "name": "provider_id",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {"200": {"description": "OK"}},
-                }
-            },
-        },
-    }
 
 
 def query_of(seen) -> dict:
@@ -323,3 +240,60 @@ def test_a_dependent_value_outside_the_allow_list_is_refused_before_the_call(
     assert response.status_code == 403
     assert response.json()["error"]["parameter"] == "origin_city_id"
     assert paths(trains_upstream) == ["/home_city"]  # the call itself never went out
+
+
+def test_the_dependent_and_the_call_share_one_deadline(
+    acme, alice, bob_api, trains_upstream, settings
+):
+    """Each answer alone comes in time; together they don't: the call is cut at the call's
+    deadline (PROXY_TIMEOUT), not given a fresh one after its dependent."""
+    settings.PROXY_TIMEOUT = 2
+
+    def slowly(payload):
+        def route(handler):
+            handler.wait(1.3)
+            reply_json(handler, 200, payload)
+
+        return route
+
+    trains_upstream.route("GET /home_city", slowly({"city": {"id": "c-42"}}))
+    trains_upstream.route("GET /trains", slowly([]))
+    installation = install_trains(acme, alice, trains_upstream)
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "proxy.upstream_timeout"
+    assert paths(trains_upstream) == ["/home_city", "/trains"]
+
+
+def test_a_dependent_gets_its_values_from_the_members_credential(acme, alice, bob, bob_api):
+    """x-bootstrap-value templates on the dependent are rendered (in the sandbox) with the
+    member's own key, and the key goes out as their credential too."""
+    from plugins.credentials.services import set_user_credential
+
+    key = "usr-dependent-key-8f7e6d5c"
+    token = {
+        "name": "token",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string"},
+        "x-bootstrap-value": "{{ auth.token }}",
+    }
+    with Upstream() as upstream:
+        upstream.route("GET /home_city", lambda h: reply_json(h, 200, {"city": {"id": "c-7"}}))
+        upstream.route("GET /trains", lambda h: reply_json(h, 200, []))
+        version = publish_version(
+            acme,
+            trains_spec(upstream.url, home_params=[token]),
+            base=upstream.url,
+            name="keyed",
+            auth={"type": "user_http", "authorization_type": "bearer"},
+        )
+        installation = install_plugin(organization=acme, version=version, installed_by=alice)
+        set_user_credential(installation=installation, user=bob, token=key)
+        response = call(bob_api, installation, "searchTrains", {})
+        assert response.status_code == 200, response.json()
+        home, trains = upstream.seen
+        assert query_of(home) == {"units": ["metric"], "token": [key]}
+        assert home.headers["authorization"] == f"Bearer {key}"
+        assert query_of(trains)["origin_city_id"] == ["c-7"]
+        assert key not in response.content.decode()
