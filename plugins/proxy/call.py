@@ -28,25 +28,18 @@ def call_operation(
         ratelimit.check_rate(user_id=event["user_id"], installation_id=installation.pk)
         policy = policy_of(installation=installation, user=user)
         deadline = time.monotonic() + settings.PROXY_TIMEOUT
-        references = {
+        common = {
             "installation": installation,
             "user": user,
             "policy": policy,
             "operation": operation,
-            "request_id": request_id,
-            "deadline": deadline,
         }
+        references = {**common, "request_id": request_id, "deadline": deadline}
         if dependents.fills(policy, operation):
             filled_at = time.perf_counter()
             arguments = dependents.fill(arguments=arguments, **references)
             upstream_ms += (time.perf_counter() - filled_at) * 1000
-        prepared = pipeline.prepare_call(
-            installation=installation,
-            user=user,
-            policy=policy,
-            operation=operation,
-            arguments=arguments,
-        )
+        prepared = pipeline.prepare_call(arguments=arguments, **common)
         credential = pipeline.credential_for(installation, user)
         sent_at = time.perf_counter()
         response = pipeline._send(

@@ -55,11 +55,6 @@ def fills(policy, operation: str) -> bool:
     return bool(tool and tool.dependents)
 
 
-def has_lookups(policy, operation: str) -> bool:
-    tool = _tool(policy, operation)
-    return bool(tool and tool.lookups)
-
-
 def fill(*, installation, user, policy, operation, arguments, request_id, deadline) -> object:
     """`arguments` with every x-dependent argument filled (ProxyError when that fails)."""
     tool = _tool(policy, operation)

@@ -302,19 +302,13 @@ def _hide(tool: Tool, dependents: dict[str, Dependent], lookups: tuple[Lookup, .
     input_schema.pop("required", None)
     if shown_required:
         input_schema["required"] = shown_required
-    openai_schema, openai_reason = strict.openai_strict(parameters)
-    anthropic_schema, anthropic_reason, counts = strict.anthropic_strict(parameters)
     return dataclasses.replace(
         tool,
         parameters=parameters,
         input_schema=input_schema,
-        openai_strict=openai_schema,
-        openai_strict_reason=openai_reason,
-        anthropic_strict=anthropic_schema,
-        anthropic_strict_reason=anthropic_reason,
-        anthropic_counts=counts,
         dependents=dependents,
         lookups=lookups,
+        **strict.variants(parameters),
     )
 
 
