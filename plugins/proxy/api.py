@@ -146,6 +146,7 @@ class PassthroughApi(OrganizationAPIView):
             operation=tool.operation,
             arguments=arguments,
             request_id=request_id,
+            lookups=False,
         )
         return _respond(result, raw=True)
 

@@ -15,10 +15,18 @@ from plugins.proxy.events import record_call
 
 
 def call_operation(
-    *, installation, user, via: str, operation: str, arguments: object, request_id: str
+    *,
+    installation,
+    user,
+    via: str,
+    operation: str,
+    arguments: object,
+    request_id: str,
+    lookups: bool = True,
 ) -> pipeline.CallResult:
     """The whole pipeline, synchronously. `Server-Timing`'s upstream time includes the
-    x-dependent and x-lookup calls."""
+    x-dependent and x-lookup calls; `lookups=False` for an answer that can't carry them (the
+    passthrough answers as the plugin would)."""
     started = time.perf_counter()
     event = pipeline.new_event(
         installation=installation, user=user, via=via, operation=operation, request_id=request_id
@@ -47,7 +55,7 @@ def call_operation(
         )
         upstream_ms += (time.perf_counter() - sent_at) * 1000
         result = pipeline.answer(response, prepared, request_id, event)
-        if prepared.grant.tool.lookups:
+        if lookups and prepared.grant.tool.lookups:
             looked_at = time.perf_counter()
             result = dependents.add_lookups(result, response, **references)
             upstream_ms += (time.perf_counter() - looked_at) * 1000

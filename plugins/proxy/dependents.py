@@ -125,7 +125,8 @@ def add_lookups(result, response, *, installation, user, policy, operation, requ
     tool = _tool(policy, operation)
     if tool is None or not tool.lookups or result.http_status != 200:
         return result
-    wanted = [lk for lk in tool.lookups if lk.response in (str(response.status), "default")]
+    codes = {str(response.status), f"{str(response.status)[0]}XX", "default"}
+    wanted = [lk for lk in tool.lookups if lk.response.upper() in codes]
     if not wanted:
         return result
     data, _ = parse_body(response.content, response.content_type, response.status)

@@ -297,3 +297,20 @@ def test_a_dependent_gets_its_values_from_the_members_credential(acme, alice, bo
         assert home.headers["authorization"] == f"Bearer {key}"
         assert query_of(trains)["origin_city_id"] == ["c-7"]
         assert key not in response.content.decode()
+
+
+def test_the_passthrough_leaves_filled_parameters_out_and_fills_them(
+    acme, alice, bob_api, trains_upstream
+):
+    installation = install_trains(acme, alice, trains_upstream)
+    spec = bob_api.get(f"/api/v1/installed-plugins/{installation.pk}/openapi").json()
+    names = [p["name"] for p in spec["paths"]["/trains"]["get"]["parameters"]]
+    assert names == ["date"]
+
+    base = f"/api/v1/installations/{installation.pk}/passthrough"
+    response = bob_api.get(f"{base}/trains?date=2026-12-07")
+    assert response.status_code == 200
+    assert response.json()[0]["name"] == "Texas Eagle"  # answered as the plugin would
+    assert query_of(trains_upstream.seen[1])["origin_city_id"] == ["c-42"]
+    assert paths(trains_upstream) == ["/home_city", "/trains"]  # no lookups it can't show
+    assert bob_api.get(f"{base}/trains?origin_city_id=c-1").status_code == 422
