@@ -14,7 +14,8 @@ x-dependent arguments away from the model. Here, for one call:
 - `add_lookups` (after a successful call): each value found where an x-lookup sits in the answer
   is resolved by its operation (at most MAX_LOOKUP_VALUES distinct values per x-lookup) and
   added under `lookups`: `{"field", "value", "operation", "data", "text"}` (the lookup's
-  x-filter applied), or `"error"` for one that failed: the call's own answer stands.
+  x-filter applied; `data` None above PROXY_MAX_CHARS), or `"error"` for one that failed: the
+  call's own answer stands.
 
 One level deep, one call per referenced operation (and per lookup value), all within the call's
 deadline; each extra call is a call event of its own (`via` "dependent" or "lookup", request id
@@ -28,6 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+
+from django.conf import settings
 
 from plugins.installations.policy import Refusal
 from plugins.proxy import pipeline, store
@@ -154,13 +157,20 @@ def add_lookups(result, response, *, installation, user, policy, operation, requ
                     deadline=deadline,
                     readable=True,
                 )
-                entry.update(data=answer["data"], text=answer["text"])
+                entry.update(data=_bounded(answer["data"]), text=answer["text"])
             except ProxyError as exc:
                 entry["error"] = exc.message
             entries.append(entry)
     if entries:
         result.body["lookups"] = entries
     return result
+
+
+def _bounded(data):
+    """A lookup's data, or None when it is larger than the model may read (its text, clipped,
+    stays)."""
+    size = len(json.dumps(data, ensure_ascii=False, default=str))
+    return data if size <= settings.PROXY_MAX_CHARS else None
 
 
 def _fitted(policy, lookup, value):

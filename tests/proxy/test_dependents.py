@@ -314,3 +314,26 @@ def test_the_passthrough_leaves_filled_parameters_out_and_fills_them(
     assert query_of(trains_upstream.seen[1])["origin_city_id"] == ["c-42"]
     assert paths(trains_upstream) == ["/home_city", "/trains"]  # no lookups it can't show
     assert bob_api.get(f"{base}/trains?origin_city_id=c-1").status_code == 422
+
+
+def test_a_lookup_value_outside_the_allow_list_is_never_sent(
+    acme, alice, bob, bob_api, trains_upstream
+):
+    """Values a plugin's answer holds are checked like a model's before a lookup sends them:
+    the provider is guarded and bob may look up amtrak only."""
+    spec = trains_spec(trains_upstream.url)
+    provider = spec["paths"]["/providers"]["get"]["parameters"][0]
+    provider["x-marketplace-resource"] = "provider"
+    version = publish_version(acme, spec, base=trains_upstream.url, name="guarded")
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_allow_list(
+        installation=installation, member=bob, values={"provider_id": ["amtrak"]}, changed_by=alice
+    )
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 200
+    amtrak, tx_rail = response.json()["lookups"]
+    assert amtrak["data"] == {"name": "Amtrak"}
+    assert tx_rail["value"] == "tx-rail"
+    assert "not allowed" in tx_rail["error"]
+    sent = [query_of(s)["provider_id"] for s in trains_upstream.seen if "/providers" in s.path]
+    assert sent == [["amtrak"]]
