@@ -28,7 +28,7 @@ from plugins.installations.models import AllowList
 from plugins.installations.policy import Refusal
 from plugins.installations.selectors import installation_of, policy_of, tools_and_summary_of
 from plugins.models import Plugin
-from plugins.proxy.pipeline import call_operation
+from plugins.proxy.call import call_operation
 
 
 def _installation_or_404(request, installation_id: int):
