@@ -86,34 +86,21 @@ def can_archive(plugin: Plugin) -> bool:
 
 
 @transaction.atomic
-def archive_plugin(*, plugin: Plugin, archived_by: User) -> Plugin:
+def set_archived(*, plugin: Plugin, archived: bool, changed_by: User) -> Plugin:
+    """Archive a plugin (see can_archive), or bring an archived one back; audited."""
     plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
-    if not can_archive(plugin):
+    if archived and not can_archive(plugin):
         raise ValidationError(
             "Only a plugin that was never published and isn't in review can be archived."
         )
-    plugin.archived_at = timezone.now()
-    plugin.save(update_fields=["archived_at", "updated_at"])
-    record_event(
-        organization=plugin.organization,
-        action="plugin.archived",
-        actor=archived_by,
-        target=plugin.name,
-    )
-    return plugin
-
-
-@transaction.atomic
-def unarchive_plugin(*, plugin: Plugin, unarchived_by: User) -> Plugin:
-    plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
-    if plugin.archived_at is None:
+    if not archived and plugin.archived_at is None:
         raise ValidationError("This plugin isn't archived.")
-    plugin.archived_at = None
+    plugin.archived_at = timezone.now() if archived else None
     plugin.save(update_fields=["archived_at", "updated_at"])
     record_event(
         organization=plugin.organization,
-        action="plugin.unarchived",
-        actor=unarchived_by,
+        action="plugin.archived" if archived else "plugin.unarchived",
+        actor=changed_by,
         target=plugin.name,
     )
     return plugin

@@ -206,13 +206,13 @@ def plugin_delete(request, plugin_id: int):
 @require_POST
 def plugin_archive(request, plugin_id: int):
     plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    archived = request.POST.get("undo") != "1"
     try:
-        if request.POST.get("undo") == "1":
-            publishing.unarchive_plugin(plugin=plugin, unarchived_by=request.user)
-            messages.success(request, f"{plugin.name} is back in your plugins.")
-        else:
-            publishing.archive_plugin(plugin=plugin, archived_by=request.user)
+        publishing.set_archived(plugin=plugin, archived=archived, changed_by=request.user)
+        if archived:
             messages.success(request, f"Archived {plugin.name}. Unarchive it from its page.")
+        else:
+            messages.success(request, f"{plugin.name} is back in your plugins.")
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
