@@ -10,7 +10,9 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.db.models import F, Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from plugins.console import usage
@@ -229,3 +231,23 @@ def test_two_drains_given_the_same_events_at_once_store_and_count_them_once(data
     assert results == {"first": "ok", "second": "ok"}
     assert CallEvent.objects.count() == 50
     assert InstallationDailyUsage.objects.aggregate(n=Sum("calls"))["n"] == 50
+
+
+def test_the_publishers_usage_page_costs_the_same_queries_with_more_calls_and_days(
+    web_as, alice, data_install
+):
+    web = web_as(alice)
+    url = f"/o/acme/plugins/{data_install.plugin_id}/usage/?days=30"
+    for event in fixture_events(data_install, n=3, seed=4):
+        record_call(event)
+    drain_call_events()
+    web.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert web.get(url).status_code == 200
+    for event in fixture_events(data_install, n=900, seed=5):
+        record_call(event)
+    drain_call_events()
+    with CaptureQueriesContext(connection) as many:
+        page = web.get(url)
+    assert len(many) == len(few)
+    assert "903 calls in the last 30 days." in page.content.decode()
