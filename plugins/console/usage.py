@@ -1,37 +1,28 @@
-"""Usage of installations and plugins, from call events: per day and per operation.
+"""Usage of installations and plugins per day and per operation, read from the daily rollups.
 
-Aggregated in the database (PostgreSQL's percentile_cont for p50/p95; on SQLite, `make run`'s
-database, the percentiles are computed in Python from the period's latencies, which is fine
-at a laptop's scale). Days without calls are filled in, so charts have one point per day.
+The rollups (plugins.installations.rollups) hold, per operation and day, how many calls fell in
+each bucket of a fixed log-scale latency histogram and how many failed; they are written with
+the call events themselves, so today's figures are as current as the call log. Two grouped
+queries per page whatever the number of calls: counts are exact, p50/p95 are read from the
+merged histograms, within 4.4 % of the exact nearest-rank value
+(plugins.installations.latency.MAX_RELATIVE_ERROR). A period of N days is today and the N-1
+days before it; days without calls are filled in, so charts have one point per day.
 """
 
 from __future__ import annotations
 
-import statistics
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from plugins.charts import Point
-from plugins.installations.models import CallEvent
+from plugins.installations.latency import percentile
+from plugins.installations.models import InstallationDailyUsage, PluginDailyUsage
 
 PERIODS = (7, 30)
-FAILED = ~Q(decision="allowed") | Q(upstream_status__gte=400)
-
-
-class Percentile(Aggregate):
-    """percentile_cont(fraction) WITHIN GROUP (ORDER BY expression): PostgreSQL only."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression, fraction: float, **extra):
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 @dataclass(frozen=True)
@@ -47,50 +38,51 @@ class Row:
         return 100.0 * self.errors / self.calls if self.calls else 0.0
 
 
-def events_since(*, days: int, **scope) -> QuerySet[CallEvent]:
-    """Call events of the last `days` days, scoped by `installation=` or `plugin=`."""
-    since = timezone.now() - timedelta(days=days)
-    return CallEvent.objects.filter(created_at__gte=since, **scope)
+def first_day(days: int) -> date:
+    return timezone.localdate() - timedelta(days=days - 1)
 
 
-def _grouped(events: QuerySet[CallEvent], field: str) -> list[Row]:
-    counts = events.values(field).annotate(calls=Count("id"), errors=Count("id", filter=FAILED))
-    if connection.vendor == "postgresql":
-        rows = counts.annotate(
-            p50=Percentile("latency_ms", 0.5), p95=Percentile("latency_ms", 0.95)
-        ).order_by(field)
-        return [Row(r[field], r["calls"], r["errors"], r["p50"], r["p95"]) for r in rows]
-    latencies: dict = {}
-    for key, latency in events.values_list(field, "latency_ms"):
-        latencies.setdefault(key, []).append(latency)
+def rollups_since(*, days: int, installation=None, plugin=None) -> QuerySet:
+    """The rollup rows of the last `days` days (today included) of an installation or plugin."""
+    if installation is not None:
+        rows = InstallationDailyUsage.objects.filter(installation=installation)
+    else:
+        rows = PluginDailyUsage.objects.filter(plugin=plugin)
+    return rows.filter(day__gte=first_day(days))
+
+
+def _grouped(rows: QuerySet, field: str) -> list[Row]:
+    histograms: dict = defaultdict(dict)
+    totals: dict = defaultdict(lambda: [0, 0])
+    summed = (
+        rows.values(field, "bucket")
+        .annotate(n=Sum("calls"), failed=Sum("errors"))
+        .order_by()
+        .values_list(field, "bucket", "n", "failed")
+    )
+    for key, bucket, calls, errors in summed:
+        histograms[key][bucket] = calls
+        totals[key][0] += calls
+        totals[key][1] += errors
     return [
-        Row(r[field], r["calls"], r["errors"], *_percentiles(latencies.get(r[field], [])))
-        for r in counts.order_by(field)
+        Row(key, calls, errors, percentile(histograms[key], 0.5), percentile(histograms[key], 0.95))
+        for key, (calls, errors) in totals.items()
     ]
-
-
-def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    if len(values) == 1:
-        return values[0], values[0]
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return cuts[49], cuts[94]
 
 
 def per_day(*, days: int, **scope) -> list[Row]:
     """One row per day of the period, oldest first (days without calls have zeros)."""
-    events = events_since(days=days, **scope).annotate(day=TruncDate("created_at"))
-    found = {row.key: row for row in _grouped(events, "day")}
-    today = timezone.now().date()
+    found = {row.key: row for row in _grouped(rollups_since(days=days, **scope), "day")}
+    start = first_day(days)
     return [
         found.get(day, Row(day, 0, 0, None, None))
-        for day in (today - timedelta(days=n) for n in range(days - 1, -1, -1))
+        for day in (start + timedelta(days=n) for n in range(days))
     ]
 
 
 def per_operation(*, days: int, **scope) -> list[Row]:
-    return sorted(_grouped(events_since(days=days, **scope), "operation"), key=lambda r: -r.calls)
+    rows = _grouped(rollups_since(days=days, **scope), "operation")
+    return sorted(rows, key=lambda r: (-r.calls, r.key))
 
 
 def chart_points(rows: list[Row]) -> dict[str, list[Point]]:
