@@ -15,8 +15,7 @@ from django.db.models import F, Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from plugins.console import usage
-from plugins.installations import rollups
+from plugins.installations import rollups, usage
 from plugins.installations.latency import (
     MAX_RELATIVE_ERROR,
     bucket_expression,
