@@ -166,6 +166,16 @@ def first_call_pk(org) -> int:
     return AuditEvent.objects.filter(organization=org, action="call.decided").order_by("pk")[0].pk
 
 
+def organization_key(org, owner) -> str:
+    from accounts.models import CredentialKind
+    from accounts.services import issue_credential
+
+    _, token = issue_credential(
+        organization=org, kind=CredentialKind.ORGANIZATION, name="bench", created_by=owner
+    )
+    return token
+
+
 def measure(client: Client, path: str, repeats: int) -> tuple[list[float], int, int]:
     client.get(path)  # warm caches and connections
     runs = []
@@ -243,6 +253,12 @@ def main() -> int:
         results = []
         for label, path, repeats in pages:
             runs, queries, _ = measure(client, path, repeats)
+            results.append((label, statistics.median(runs), p95(runs), queries))
+        api = Client(HTTP_AUTHORIZATION=f"Bearer {organization_key(org, owner)}")
+        for days in (7, 30):
+            path = f"/api/v1/installations/{installation.pk}/usage?days={days}"
+            runs, queries, _ = measure(api, path, REPEATS)
+            label = f"API usage of {CALLS:,} calls, {days} days"
             results.append((label, statistics.median(runs), p95(runs), queries))
         tracemalloc.start()
         response = client.get("/o/bench/activity.csv")
