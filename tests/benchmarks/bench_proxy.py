@@ -175,6 +175,7 @@ def many_plugins(template_version, lookup_org, owner) -> None:
     from django.utils import timezone
 
     from accounts.models import Organization
+    from plugins.installations.integrity import pin_fields
     from plugins.installations.models import AllowList, Installation
     from plugins.models import Plugin, PluginVersion, ReviewState, Visibility
 
@@ -209,7 +210,11 @@ def many_plugins(template_version, lookup_org, owner) -> None:
     )
     installations = Installation.objects.bulk_create(
         Installation(
-            organization=lookup_org, plugin=plugins[i], version=versions[i], installed_by=owner
+            organization=lookup_org,
+            plugin=plugins[i],
+            version=versions[i],
+            installed_by=owner,
+            **pin_fields(versions[i]),
         )
         for i in range(0, 10_000, 200)
     )
