@@ -89,7 +89,7 @@ def installed_plugins_for(
                     for grant in grants
                 ],
                 "unavailable": [
-                    {"operation": op, "reason": refusal.message}
+                    {"operation": op, "code": refusal.code, "reason": refusal.message}
                     for op, refusal in policy.refusals.items()
                 ],
                 "openapi_url": openapi_url(installation),

@@ -36,7 +36,9 @@ class Grant:
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # "operation_unavailable" | "not_allowed" | "unknown_operation" | "pin_mismatch"
+    # "not_servable" (the validated spec can't serve it) | "operation_unavailable" (turned off)
+    # | "not_allowed" | "unknown_operation" | "pin_mismatch"
+    code: str
     message: str
     argument: str | None = None
 
@@ -101,7 +103,7 @@ def policy_for(
     grants: dict[str, Grant] = {}
     refusals: dict[str, Refusal] = {}
     for disabled in toolset.disabled:
-        refusals[disabled.operation] = Refusal("operation_unavailable", disabled.reason)
+        refusals[disabled.operation] = Refusal("not_servable", disabled.reason)
     admin_off = installation.disabled_operations or {}
     admin_guarded = installation.guarded_arguments or {}
     values = allowed_values or {}

@@ -5,6 +5,7 @@ API serve nothing from it, say why, and record it."""
 from __future__ import annotations
 
 import copy
+import html
 import importlib
 
 from django.apps import apps
@@ -131,3 +132,9 @@ def test_the_migration_pins_existing_installations(data_install):
     assert data_install.documents_sha256 == documents_digest(
         stored.normalized, stored.normalized_openapi
     )
+
+
+def test_the_console_says_why_nothing_is_served(data_install, web_as, alice):
+    tamper(data_install.version, content_sha256="f" * 64)
+    page = web_as(alice).get(f"/o/acme/installations/{data_install.pk}/").content.decode()
+    assert html.escape(PIN_MISMATCH) in page
