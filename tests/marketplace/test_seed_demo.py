@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import threading
 import time
 
@@ -21,20 +20,9 @@ from marketplace.demo_plugin import app
 from plugins.credentials.models import UserCredential
 from plugins.installations.models import AllowList, Installation
 from plugins.models import Plugin, PluginVersion
-from tests.support.loopback import TEST_PORTS
+from tests.support.loopback import free_test_port
 
 pytestmark = pytest.mark.django_db
-
-
-def free_test_port() -> int:
-    for port in TEST_PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in the development range")
 
 
 @pytest.fixture

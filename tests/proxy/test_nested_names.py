@@ -9,7 +9,7 @@ import pytest
 
 from plugins.installations.services import install_plugin, set_allow_list
 from tests.proxy.conftest import call, publish_version
-from tests.tools.test_nested_names import REAL, nested_spec
+from tests.tools.test_nested_names import REAL, SHOWN, nested_spec
 
 
 @pytest.fixture
@@ -27,20 +27,7 @@ def test_the_upstream_gets_the_original_nested_names(nested_install, bob_api, up
     (tool,) = [t for t in lookup["tools"] if t["name"] == "data__querySqlDatabase"]
     item = tool["input_schema"]["properties"]["filters"]["items"]["properties"]
     assert {"created_at", "top", "owner.id", "owner"} <= set(item)
-    model_call = {
-        "database": "sales",
-        "question": "how many?",
-        "filters": [
-            {
-                "created_at": "2026-01-01",
-                "top": 5,
-                "owner.id": "7",
-                "owner": {"e_mail_address": "a@b.c"},
-                "labels": {"x": {"colour": "red"}},
-            }
-        ],
-    }
-    response = call(bob_api, nested_install, "querySqlDatabase", model_call)
+    response = call(bob_api, nested_install, "querySqlDatabase", SHOWN)
     assert response.status_code == 200, response.content
     assert json.loads(upstream.seen[-1].body) == REAL
 

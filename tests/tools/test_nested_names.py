@@ -60,6 +60,21 @@ REAL = {
 }
 
 
+# What a model that saw the renamed tool sends for REAL.
+SHOWN = {
+    **REAL,
+    "filters": [
+        {
+            "created_at": "2026-01-01",
+            "top": 5,
+            "owner.id": "7",
+            "owner": {"e_mail_address": "a@b.c"},
+            "labels": {"x": {"colour": "red"}},
+        }
+    ],
+}
+
+
 def test_nested_names_become_valid_for_anthropic_at_every_depth():
     tool = toolset_for(nested_spec()).tool("querySqlDatabase")
     for schema in (tool.parameters, tool.input_schema, tool.anthropic_strict):
@@ -79,15 +94,7 @@ def test_the_binding_maps_the_models_value_back_to_the_real_names_and_forth():
     tool = toolset_for(nested_spec()).tool("querySqlDatabase")
     renames = tool.bindings["filters"].renames
     shown = to_shown(REAL["filters"], renames)
-    assert shown == [
-        {
-            "created_at": "2026-01-01",
-            "top": 5,
-            "owner.id": "7",
-            "owner": {"e_mail_address": "a@b.c"},
-            "labels": {"x": {"colour": "red"}},
-        }
-    ]
+    assert shown == SHOWN["filters"]
     jsonschema.validate({**REAL, "filters": shown}, tool.input_schema)
     assert to_real(shown, renames) == REAL["filters"]
     assert tool.bindings["database"].renames is None
