@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import CredentialKind, Membership, Role
+from accounts.models import ApiCredential, CredentialKind, Membership, Role
 from accounts.services import change_role, issue_credential, remove_member, revoke_credential
 from plugins.installations.services import set_allow_list, update_installation
 from plugins.proxy.context import contexts
@@ -54,11 +54,12 @@ def test_an_expired_token_is_refused_from_its_expiry(data_install, acme, bob, up
         name="short",
         created_by=bob,
         user=bob,
-        expires_at=timezone.now() + timedelta(seconds=1.5),
+        expires_at=timezone.now() + timedelta(seconds=3),
     )
     client = client_for(token)
-    warm(client, data_install, token)
-    time.sleep(1.6)
+    warm(client, data_install, token)  # cached for CONTEXT_TTL (5 s): past the expiry
+    credential = ApiCredential.objects.get(name="short")
+    time.sleep(max(0.0, (credential.expires_at - timezone.now()).total_seconds()) + 0.1)
     assert call(client, data_install, "querySqlDatabase", QUERY).status_code == 401
     assert len(upstream.seen) == 1
 
