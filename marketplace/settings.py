@@ -363,6 +363,8 @@ MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS = env_list(
     "MARKETPLACE_OUTBOUND_PRIVATE_DESTINATIONS", _PRIVATE_DESTINATIONS_DEFAULT
 )
 MARKETPLACE_REQUIRE_HTTPS = env_bool("MARKETPLACE_REQUIRE_HTTPS", not DEVELOPMENT)
+# The demo plugins' server in `make run` (marketplace/demo_plugin.py; Procfile `demo`).
+DEMO_PLUGIN_PORT = env_int("DEMO_PLUGIN_PORT", 8101, minimum=1)
 MARKETPLACE_CORPUS_DIR = Path(
     env_str("MARKETPLACE_CORPUS_DIR", str(BASE_DIR.parent / "shared" / "corpus"))
 )

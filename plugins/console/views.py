@@ -25,6 +25,7 @@ from plugins.console import calls, forms, usage
 from plugins.console.selectors import installations_with_usage, pinnable_versions
 from plugins.credentials.selectors import connection_status
 from plugins.installations import services
+from plugins.installations.integrity import pin_problem
 from plugins.installations.models import AllowList
 from plugins.installations.policy import Refusal
 from plugins.installations.selectors import installation_of, policy_of, tools_and_summary_of
@@ -116,6 +117,7 @@ def installation_detail(request, installation_id: int):
             "summary": summary,
             "tools": [(tool, off.get(tool.operation)) for tool in toolset.tools],
             "unavailable": toolset.disabled,
+            "pin_problem": pin_problem(installation),
             "versions": pinnable_versions(installation=installation) if is_admin else [],
             "auth_type": summary.get("auth_type"),
             "connection": connection_status(installation=installation, user=request.user)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from plugins.installations.integrity import pin_problem
 from plugins.installations.models import Installation
 from plugins.installations.policy import policy_for
 from plugins.installations.selectors import (
@@ -44,6 +45,7 @@ def installed_plugins_for(
             user=user,
             toolset=toolset,
             allowed_values=allowed[installation.pk],
+            pin_problem=pin_problem(installation, summary["documents_sha256"]),
         )
         grants = list(policy.grants.values())
         tools = [grant.tool for grant in grants]
@@ -56,7 +58,11 @@ def installed_plugins_for(
                 "name_for_model": name,
                 "name_for_human": summary["name_for_human"] or installation.plugin.name,
                 "description_for_model": description,
-                "version": {"number": version.number, "content_sha256": version.content_sha256},
+                "version": {
+                    "number": version.number,
+                    "content_sha256": version.content_sha256,
+                    "verified": policy.pin_problem is None,
+                },
                 "auth_type": summary["auth_type"],
                 "connection": connection(installation),
                 "bootstrap": bootstrap(installation),
@@ -83,7 +89,7 @@ def installed_plugins_for(
                     for grant in grants
                 ],
                 "unavailable": [
-                    {"operation": op, "reason": refusal.message}
+                    {"operation": op, "code": refusal.code, "reason": refusal.message}
                     for op, refusal in policy.refusals.items()
                 ],
                 "openapi_url": openapi_url(installation),

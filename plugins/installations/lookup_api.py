@@ -52,7 +52,11 @@ class InstalledPluginOutput(serializers.Serializer):
         "not, few-shot and usage examples, helpers.",
     )
     unavailable = serializers.ListField(
-        child=serializers.DictField(), help_text="Operations this member can't call, and why."
+        child=serializers.DictField(),
+        help_text="Operations this member can't call: operation, code (not_servable: the "
+        "validated spec can't serve it; operation_unavailable: turned off; not_allowed: no "
+        "allowed values for a guarded parameter; pin_mismatch: the pinned version changed "
+        "after the pin) and the reason to show.",
     )
     openapi_url = serializers.CharField()
 

@@ -21,6 +21,17 @@ class Installation(models.Model):
         related_name="installations",
         help_text="The version this organization's calls use.",
     )
+    pinned_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The pinned version's content hash when it was pinned (plugins.versions).",
+    )
+    documents_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="A digest of the pinned version's validated documents when it was pinned "
+        "(plugins.installations.integrity).",
+    )
     installed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

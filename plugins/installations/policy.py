@@ -6,6 +6,8 @@ anything goes upstream; the MCP gateway does both. A test asserts that everythin
 callable and nothing unlisted is.
 
 Rules:
+- an installation whose pinned version no longer matches its content hash offers nothing
+  (plugins.installations.integrity), every operation refused with that reason;
 - a disabled installation offers nothing; an operation the spec can't serve (ToolSet.disabled)
   or an admin turned off is refused with its reason;
 - a *guarded* argument (marked `x-marketplace-resource` in the spec, or by an admin for the
@@ -34,7 +36,9 @@ class Grant:
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # "operation_unavailable" | "not_allowed" | "unknown_operation"
+    # "not_servable" (the validated spec can't serve it) | "operation_unavailable" (turned off)
+    # | "not_allowed" | "unknown_operation" | "pin_mismatch"
+    code: str
     message: str
     argument: str | None = None
 
@@ -43,6 +47,7 @@ class Refusal:
 class Policy:
     grants: dict[str, Grant] = field(default_factory=dict)  # by operation name
     refusals: dict[str, Refusal] = field(default_factory=dict)
+    pin_problem: str | None = None  # why nothing is served from the pinned version
 
     def operation(self, operation: str) -> Grant | Refusal:
         """The grant for `operation`, or why it can't be called at all."""
@@ -75,16 +80,30 @@ def value_allowed(value: object, allowed: list[str]) -> bool:
     return isinstance(value, str) and any(value == candidate for candidate in allowed)
 
 
-def policy_for(*, installation, user, toolset: ToolSet, allowed_values: dict | None) -> Policy:
+def policy_for(
+    *,
+    installation,
+    user,
+    toolset: ToolSet,
+    allowed_values: dict | None,
+    pin_problem: str | None = None,
+) -> Policy:
     """What `user` may do on `installation` (whose pinned version's tools are `toolset`).
 
     `allowed_values` is the member's allow-list (their row's values, or the installation's
-    default for members when they have none): {argument: [values]}.
+    default for members when they have none): {argument: [values]}. `pin_problem` is why the
+    pinned version must not be served (integrity.pin_problem), if it must not.
     """
+    if pin_problem:
+        operations = [t.operation for t in toolset.tools] + [d.operation for d in toolset.disabled]
+        return Policy(
+            refusals={op: Refusal("pin_mismatch", pin_problem) for op in operations},
+            pin_problem=pin_problem,
+        )
     grants: dict[str, Grant] = {}
     refusals: dict[str, Refusal] = {}
     for disabled in toolset.disabled:
-        refusals[disabled.operation] = Refusal("operation_unavailable", disabled.reason)
+        refusals[disabled.operation] = Refusal("not_servable", disabled.reason)
     admin_off = installation.disabled_operations or {}
     admin_guarded = installation.guarded_arguments or {}
     values = allowed_values or {}

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from django.db.models import QuerySet
 
 from accounts.models import Organization
+from plugins.installations.integrity import documents_digest, pin_problem
 from plugins.installations.models import AllowList, Installation
 from plugins.installations.policy import Policy, policy_for
 from plugins.models import PluginVersion
@@ -42,10 +43,13 @@ def _cached(key: tuple[int, str]) -> tuple[ToolSet, dict] | None:
 
 
 def _build(key: tuple[int, str], normalized: dict | None, openapi: dict | None):
+    # What the cached tools are built from: checked against each installation's pin.
+    digest = documents_digest(normalized, openapi)
     normalized = normalized or {}
     toolset = build_toolset(normalized, security_names=security_parameter_names(openapi))
     summary = {k: normalized.get(k) for k in _SUMMARY_KEYS}
     summary["auth_type"] = (normalized.get("auth") or {}).get("type") or "none"
+    summary["documents_sha256"] = digest
     with _toolsets_lock:
         _TOOLSETS[key] = (toolset, summary)
         while len(_TOOLSETS) > _TOOLSETS_MAX:
@@ -114,11 +118,14 @@ def allowed_values_for_many(*, installations: list[Installation], user) -> dict[
 
 
 def policy_of(*, installation: Installation, user) -> Policy:
+    """The one policy for a member, after checking the pinned version's documents loaded on
+    `installation.version` (which the caller then uses) against the pin."""
     return policy_for(
         installation=installation,
         user=user,
         toolset=toolset_of(installation.version),
         allowed_values=allowed_values_of(installation=installation, user=user),
+        pin_problem=pin_problem(installation),
     )
 
 

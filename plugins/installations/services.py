@@ -9,6 +9,7 @@ from accounts.audit import record_event
 from accounts.models import Organization, User
 from plugins.credentials.oauth.disconnect import disconnect_everyone
 from plugins.installations.generations import bump_generation
+from plugins.installations.integrity import pin_fields
 from plugins.installations.models import Installation
 from plugins.models import Plugin, PluginVersion, ValidationState
 
@@ -28,11 +29,11 @@ def install_plugin(
     installation, created = Installation.objects.select_for_update().get_or_create(
         organization=organization,
         plugin_id=version.plugin_id,
-        defaults={"version": version, "installed_by": installed_by},
+        defaults={"version": version, "installed_by": installed_by, **pin_fields(version)},
     )
     if not created and installation.version_id != version.pk:
-        installation.version = version
-        installation.save(update_fields=["version"])
+        _pin(installation, version)
+        installation.save(update_fields=["version", "pinned_sha256", "documents_sha256"])
         bump_generation(installation.pk)
     record_event(
         organization=organization,
@@ -43,6 +44,12 @@ def install_plugin(
         version=version.number,
     )
     return installation
+
+
+def _pin(installation: Installation, version: PluginVersion) -> None:
+    installation.version = version
+    for name, value in pin_fields(version).items():
+        setattr(installation, name, value)
 
 
 # -- grown by the proxy issue ----------------------------------------------------------------
@@ -119,7 +126,7 @@ def update_installation(
             raise ValidationError("That version belongs to another plugin.")
         if version.validation_state != ValidationState.PASSED or version.number is None:
             raise ValidationError("Only a version that passed validation can be pinned.")
-        installation.version = version
+        _pin(installation, version)
         changes["version"] = version.number
     if enabled is not None and enabled != installation.enabled:
         installation.enabled = enabled

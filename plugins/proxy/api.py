@@ -18,6 +18,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from accounts.tenancy import OrganizationAPIView
+from marketplace.api_errors import ErrorOutput, error_body
 from plugins.installations.actors import ON_BEHALF_OF, acting_member
 from plugins.installations.api import installation_or_404
 from plugins.installations.selectors import policy_of, toolset_of
@@ -95,6 +96,7 @@ class CallApi(OrganizationAPIView):
             400: CALL_ERROR,
             403: CALL_ERROR,
             404: CALL_ERROR,
+            409: CALL_ERROR,
             422: CALL_ERROR,
             424: CALL_ERROR,
             429: CALL_ERROR,
@@ -178,12 +180,19 @@ class InstalledPluginOpenApi(OrganizationAPIView):
 
     @extend_schema(
         parameters=[OpenApiParameter(ON_BEHALF_OF, str, OpenApiParameter.HEADER, required=False)],
-        responses={200: OpenApiResponse(description="An OpenAPI document.")},
+        responses={
+            200: OpenApiResponse(description="An OpenAPI document."),
+            409: OpenApiResponse(
+                ErrorOutput, description="The pinned version no longer matches its hash."
+            ),
+        },
     )
     def get(self, request, installation_id: int):
         installation = installation_or_404(self, installation_id)
         user = acting_member(self.actor, request)
         policy = policy_of(installation=installation, user=user)
+        if policy.pin_problem:
+            return Response(error_body("proxy.pin_mismatch", policy.pin_problem), status=409)
         base = request.build_absolute_uri(
             reverse("api-installation-passthrough", args=[installation.pk, ""])
         ).rstrip("/")

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from plugins.proxy.errors import ProxyError
 from plugins.tools import Tool
 from plugins.tools.canonical import FORM_BODY
+from plugins.tools.nested import to_real
 
 
 @dataclass
@@ -61,6 +62,7 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
             raise invalid_arguments("Unknown argument.", f"/{arg}")
         if value is None and binding.location != "body":
             continue
+        value = to_real(value, binding.renames)
         sent[arg] = value
         if binding.location == "path":
             text = _scalar(value)

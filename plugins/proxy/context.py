@@ -3,16 +3,20 @@
 `load_context(token, installation_id, on_behalf_of)` (sync, database) checks the bearer token,
 the acting member, the installation (tenancy: missing and not-yours are the same 404) and asks
 the one policy what the member may do. `CallContextCache` keeps the answer in process for a few
-seconds, keyed by the token's HMAC, and drops it as soon as the installation's generation moves
-(any change to it, its allow-lists or its pin; see plugins.installations.generations). A token
-revoked or a member removed elsewhere stops working within CONTEXT_TTL seconds.
+seconds, keyed by the token's HMAC, and drops it as soon as the installation's generation moves:
+any change to it, its allow-lists or its pin, and any change to who may act in its organization
+(a token revoked, a member removed or their role changed, a user deactivated; see
+plugins.installations.generations), so each takes effect on the next call. A token that expires
+is refused from its expiry on (the cached context carries it).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.authentication import actor_for_token
@@ -32,6 +36,7 @@ class CallContext:
     user: object
     via: str
     policy: Policy
+    expires_at: datetime | None = None  # the token's expiry
 
 
 def _error(status: int, code: str, message: str) -> ProxyError:
@@ -56,6 +61,7 @@ def load_context(token: str, installation_id: int, on_behalf_of: str) -> CallCon
         user=user,
         via=actor.token_kind,
         policy=policy_of(installation=installation, user=user),
+        expires_at=getattr(actor.credential, "expires_at", None),
     )
 
 
@@ -73,6 +79,8 @@ class CallContextCache:
         if expires < time.monotonic():
             return None
         if generation is not ... and cached_generation != generation:
+            return None
+        if context.expires_at is not None and context.expires_at <= timezone.now():
             return None
         return context
 

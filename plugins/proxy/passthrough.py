@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from plugins.proxy.arguments import parse_arguments
 from plugins.proxy.build import invalid_arguments
 from plugins.tools import Tool, ToolSet
+from plugins.tools.nested import to_shown
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
 
@@ -86,13 +87,14 @@ def arguments_from_request(
         parsed = parse_arguments(body)
         whole = next((a for a, b in tool.bindings.items() if b.location == "body_whole"), None)
         if whole is not None:
-            arguments[whole] = parsed
+            arguments[whole] = to_shown(parsed, tool.bindings[whole].renames)
         elif isinstance(parsed, dict):
             for key, value in parsed.items():
                 arg = tool.argument_for("body", key) or key
                 if arg in arguments:
                     raise invalid_arguments("Given both in the body and elsewhere.", f"/{key}")
-                arguments[arg] = value
+                binding = tool.bindings.get(arg)
+                arguments[arg] = to_shown(value, binding.renames if binding else None)
         else:
             raise invalid_arguments("The body must be a JSON object.", "")
     return arguments

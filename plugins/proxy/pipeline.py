@@ -136,6 +136,12 @@ def finish(result: CallResult, event: dict, started: float, upstream_ms: float) 
 def refused(refusal: Refusal) -> ProxyError:
     if refusal.code == "unknown_operation":
         return ProxyError(404, "proxy.unknown_operation", refusal.message, decision="unavailable")
+    if refusal.code == "pin_mismatch":
+        return ProxyError(409, "proxy.pin_mismatch", refusal.message, decision="unavailable")
+    if refusal.code == "not_servable":
+        return ProxyError(
+            403, "proxy.operation_not_servable", refusal.message, decision="unavailable"
+        )
     if refusal.code == "operation_unavailable":
         return ProxyError(
             403, "proxy.operation_unavailable", refusal.message, decision="unavailable"

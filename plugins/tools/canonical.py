@@ -10,10 +10,11 @@ argument back to where it goes in the real request, which is how the proxy rebui
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from plugins.tools import names, references, schemas, strict
+from plugins.tools import names, nested, references, schemas, strict
 
 READ_ONLY_METHODS = frozenset({"get", "head", "options"})
 DESTRUCTIVE_METHODS = frozenset({"delete", "put", "patch"})
@@ -45,6 +46,7 @@ RESERVED_HEADERS = frozenset(
     }
 )
 RESOURCE_KEY = "x-marketplace-resource"
+PATH_PARAMETER = re.compile(r"\{([^}/]+)\}")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Binding:
     location: str
     name: str
     resource: str | None = None  # the guarded-resource kind, e.g. "database"
+    renames: dict | None = None  # nested property names renamed for vendors (tools.nested)
 
 
 @dataclass(frozen=True)
@@ -328,8 +331,14 @@ def _build_tool(
     bindings: dict[str, Binding] = {}
 
     def add(arg: str, schema: Any, binding: Binding, *, is_required: bool, text: str | None):
-        if schemas.has_truncation(schema):
-            raise _Disabled(f"The schema of {binding.name or 'the body'} could not be resolved.")
+        problem = schemas.unusable(schema)
+        if problem:
+            raise _Disabled(
+                f"The schema of {binding.name or 'the request body'} can't be used: {problem}."
+            )
+        schema, renames = nested.rename_properties(schema)
+        if renames is not None:
+            binding = replace(binding, renames=renames)
         check = schemas.json_schema(schema, openapi_30=openapi_30)
         show = schemas.portable(check, source=schema)
         if text and "description" not in show:
@@ -362,6 +371,13 @@ def _build_tool(
             is_required=bool(param.get("required")),
             text=param.get("description"),
         )
+
+    bound = {b.name for b in bindings.values() if b.location == "path"}
+    for name in PATH_PARAMETER.findall(str(op.get("path") or "")):
+        if name not in bound:
+            raise _Disabled(
+                f"The path parameter {{{name}}} is not declared, so no URL can be built."
+            )
 
     body = op.get("request_body")
     content_type = None

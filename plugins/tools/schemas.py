@@ -1,7 +1,9 @@
 """Schema conversions: OpenAPI schemas to JSON Schema, and JSON Schema to the portable subset.
 
 Input schemas come from the validated version with every `$ref` already inlined; a cycle is a
-`{"$recursive": ref}` marker and a schema cut by the budget is `{"$truncated": why}`.
+`{"$recursive": ref}` marker, a schema cut by the budget is `{"$truncated": why}` and a `$ref`
+that could not be followed is `{"x-unresolved-ref": ref}` (`unusable` names the last two: an
+operation whose input holds one is disabled, not offered with "any value" in its place).
 
 - `json_schema(schema, openapi_30=...)` is the *checking* form: everything the publisher wrote,
   as JSON Schema 2020-12 (3.0 `nullable` → type arrays, boolean `exclusiveMinimum` → numeric,
@@ -18,6 +20,7 @@ from typing import Any
 
 MARKER_RECURSIVE = "$recursive"
 MARKER_TRUNCATED = "$truncated"
+MARKER_UNRESOLVED = "x-unresolved-ref"
 
 PORTABLE_KEYWORDS = frozenset(
     {
@@ -65,17 +68,26 @@ _MAX_DEPTH = 40
 _TYPES = ("string", "number", "integer", "boolean", "array", "object", "null")
 
 
-def has_truncation(schema: Any, depth: int = 0) -> bool:
-    """True when the schema was cut by the dereferencing budget somewhere."""
+def unusable(schema: Any, depth: int = 0) -> str | None:
+    """Why the schema can't be shown or checked (a `$ref` that points at nothing, a cut by the
+    dereferencing budget), or None."""
     if depth > _MAX_DEPTH:
-        return True
+        return "it is nested too deeply"
     if isinstance(schema, dict):
+        if isinstance(schema.get(MARKER_UNRESOLVED), str):
+            return f"its $ref {clip(schema[MARKER_UNRESOLVED], 200)} points at nothing"
         if MARKER_TRUNCATED in schema:
-            return True
-        return any(has_truncation(v, depth + 1) for v in schema.values())
-    if isinstance(schema, list):
-        return any(has_truncation(v, depth + 1) for v in schema)
-    return False
+            return "it is too large or too deeply nested to inline"
+        values: Any = schema.values()
+    elif isinstance(schema, list):
+        values = schema
+    else:
+        return None
+    for value in values:
+        found = unusable(value, depth + 1)
+        if found:
+            return found
+    return None
 
 
 # -- the checking form ------------------------------------------------------------------------

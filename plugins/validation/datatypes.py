@@ -20,7 +20,8 @@ serves; its key names are a contract (the models, the Celery task and the UI rea
 
 Schemas inside operations have every `$ref` inlined within a budget: a cycle becomes
 `{"$recursive": "#/components/schemas/X"}`, and a schema cut by the depth or node budget becomes
-`{"$truncated": "depth" | "nodes"}`.
+`{"$truncated": "depth" | "nodes"}`; a `$ref` that could not be followed becomes
+`{"x-unresolved-ref": ref}`.
 """
 
 from __future__ import annotations

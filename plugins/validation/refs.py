@@ -129,6 +129,9 @@ def classify_ref(ref: str, *, base_url: str | None, root: str | None) -> RefTarg
     return RefTarget(kind, url, fragment)
 
 
+# Marks a schema that stands for a `$ref` that could not be followed (any value would pass it).
+UNRESOLVED_KEY = "x-unresolved-ref"
+
 # (url or None for the main document) -> the parsed document, or None when not available.
 DocumentLoader = Callable[[str], Any]
 
@@ -213,7 +216,7 @@ class Dereferencer:
     ) -> Any:
         located = self._locate(ref, base)
         if located is None:
-            resolved: Any = {}
+            resolved: Any = {UNRESOLVED_KEY: ref[:500]}
         else:
             key, target = located
             marker = f"{key or ''}#{ref.split('#', 1)[1] if '#' in ref else ''}"

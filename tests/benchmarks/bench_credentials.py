@@ -78,6 +78,7 @@ def bench_vault() -> tuple[float, float]:
 
 def _world():
     from accounts.services import create_organization, create_user
+    from plugins.installations.integrity import pin_fields
     from plugins.installations.models import Installation
     from tests.installations.helpers import make_version
 
@@ -93,7 +94,11 @@ def _world():
         },
     )
     installation = Installation.objects.create(
-        organization=organization, plugin=version.plugin, version=version, installed_by=owner
+        organization=organization,
+        plugin=version.plugin,
+        version=version,
+        installed_by=owner,
+        **pin_fields(version),
     )
     return organization, owner, installation
 

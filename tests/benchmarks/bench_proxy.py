@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -33,21 +32,12 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.support.loopback import free_test_port as free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 N_LATENCY = int(os.environ.get("BENCH_N", "1500"))
 N_THROUGHPUT = int(os.environ.get("BENCH_N_THROUGHPUT", "4000"))
 WARMUP = 300
-
-
-def free_port() -> int:
-    for port in random.sample(range(8100, 8200), 100):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8100-8199")
 
 
 def bench_database_url() -> str:
@@ -175,6 +165,7 @@ def many_plugins(template_version, lookup_org, owner) -> None:
     from django.utils import timezone
 
     from accounts.models import Organization
+    from plugins.installations.integrity import pin_fields
     from plugins.installations.models import AllowList, Installation
     from plugins.models import Plugin, PluginVersion, ReviewState, Visibility
 
@@ -209,7 +200,11 @@ def many_plugins(template_version, lookup_org, owner) -> None:
     )
     installations = Installation.objects.bulk_create(
         Installation(
-            organization=lookup_org, plugin=plugins[i], version=versions[i], installed_by=owner
+            organization=lookup_org,
+            plugin=plugins[i],
+            version=versions[i],
+            installed_by=owner,
+            **pin_fields(versions[i]),
         )
         for i in range(0, 10_000, 200)
     )

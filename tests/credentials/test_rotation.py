@@ -21,6 +21,7 @@ from plugins import vault
 from plugins.credentials import resolve_credential
 from plugins.credentials.models import UserCredential
 from plugins.credentials.services import set_user_credential
+from plugins.installations.integrity import pin_fields
 from plugins.installations.models import Installation
 from plugins.vault import generate_key
 from tests.installations.helpers import make_version
@@ -41,7 +42,11 @@ def _users(count: int):
 def _installation(acme, alice) -> Installation:
     version = make_version(acme, slug="mail", auth={"type": "user_http"})
     return Installation.objects.create(
-        organization=acme, plugin=version.plugin, version=version, installed_by=alice
+        organization=acme,
+        plugin=version.plugin,
+        version=version,
+        installed_by=alice,
+        **pin_fields(version),
     )
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 
 from plugins.credentials.oauth.config import redirect_uri_for
 from plugins.credentials.services import set_oauth_client
+from plugins.installations.integrity import pin_fields
 from plugins.installations.models import Installation
 from plugins.models import Plugin
 from tests.credentials.oauth_server import OAuthServer
@@ -102,7 +103,11 @@ def make_world(acme, alice):
             set_by=alice,
         )
         installation = Installation.objects.create(
-            organization=acme, plugin=plugin, version=version, installed_by=alice
+            organization=acme,
+            plugin=plugin,
+            version=version,
+            installed_by=alice,
+            **pin_fields(version),
         )
         return World(server=server, plugin=plugin, installation=installation)
 

@@ -3,6 +3,8 @@ token is injected, and a 401 from the plugin triggers one forced refresh and one
 
 from __future__ import annotations
 
+from plugins.installations.integrity import pin_fields
+from plugins.installations.models import Installation
 from plugins.models import PluginVersion
 from tests.proxy.conftest import call, publish_version
 from tests.tools.specs import data_plugin_spec
@@ -17,6 +19,9 @@ def oauth_data_plugin(make_world, acme, upstream):
     PluginVersion.objects.filter(pk=world.installation.version_id).update(
         normalized=served.normalized, normalized_openapi=served.normalized_openapi
     )
+    # A test-only rewrite of the version row: pin the installation to what it now holds.
+    version = PluginVersion.objects.get(pk=world.installation.version_id)
+    Installation.objects.filter(pk=world.installation.pk).update(**pin_fields(version))
     world.installation.refresh_from_db()
     return world
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import random
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -117,6 +118,18 @@ class LoopbackServer:
         """Wait until `count` requests have finished in the handler threads."""
         for _ in range(count):
             assert self.httpd.handled.acquire(timeout=timeout), "handler did not finish"
+
+
+def free_test_port() -> int:
+    """A port of TEST_PORTS nothing listens on now, for a server a test starts itself."""
+    for port in random.sample(TEST_PORTS, len(TEST_PORTS)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 8100-8199")
 
 
 def bind_free_port(routes: dict[str, Route]) -> LoopbackHTTPServer:

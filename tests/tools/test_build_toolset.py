@@ -225,3 +225,35 @@ def test_it_checks_arguments_with_the_full_schema(fmt_version):
     extra = list(checker.iter_errors({"database": "x", "question": "abc", "sql": "drop"}))
     assert extra
     assert "sql" in extra[0].message
+
+
+def test_an_operation_whose_input_schema_has_a_broken_ref_is_disabled_with_the_ref_named():
+    spec_doc = data_plugin_spec()
+    query = spec_doc["components"]["schemas"]["SqlQuery"]["properties"]
+    query["filters"] = {"type": "array", "items": {"$ref": "#/components/schemas/Missing"}}
+    toolset = toolset_for(spec_doc)
+    assert toolset.tool("querySqlDatabase") is None
+    (disabled,) = toolset.disabled
+    assert disabled.operation == "querySqlDatabase"
+    assert "#/components/schemas/Missing" in disabled.reason
+    assert "filters" in disabled.reason
+    assert [t.operation for t in toolset.tools] == ["queryCosmosDb", "listTables"]
+
+
+def test_an_operation_whose_parameter_schema_is_a_broken_ref_is_disabled():
+    spec_doc = data_plugin_spec()
+    parameters = spec_doc["paths"]["/containers/{container}/query"]["get"]["parameters"]
+    parameters[1]["schema"] = {"$ref": "#/components/schemas/Nowhere"}
+    (disabled,) = toolset_for(spec_doc).disabled
+    assert disabled.operation == "queryCosmosDb"
+    assert "question" in disabled.reason
+    assert "#/components/schemas/Nowhere" in disabled.reason
+
+
+def test_an_operation_with_an_undeclared_path_parameter_is_disabled():
+    plugin = normalized(data_plugin_spec())
+    cosmos = next(op for op in plugin["operations"] if op["name"] == "queryCosmosDb")
+    cosmos["parameters"] = [p for p in cosmos["parameters"] if p["in"] != "path"]
+    (disabled,) = build_toolset(plugin).disabled
+    assert disabled.operation == "queryCosmosDb"
+    assert "{container}" in disabled.reason

@@ -3,6 +3,7 @@ inline specs and for every approved store plugin of the corpus."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import mcp.types
@@ -26,6 +27,23 @@ OPENAI_STRICT_FORMATS = {"date-time", "time", "date", "duration", "email", "host
 OPENAI_STRICT_FORMATS |= {"ipv6", "uuid"}
 
 
+ANTHROPIC_PROPERTY_KEY = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
+
+
+def property_keys(schema) -> list[str]:
+    """Every property name at every depth of a JSON Schema."""
+    found = []
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                found.extend(value)
+            found.extend(property_keys(value))
+    elif isinstance(schema, list):
+        for value in schema:
+            found.extend(property_keys(value))
+    return found
+
+
 def check_rendered(fmt: str, rendered: list[dict]) -> None:
     """The SDK's own model accepts each rendered tool, within TOOLS.md's limits."""
     for item in rendered:
@@ -46,6 +64,8 @@ def check_rendered(fmt: str, rendered: list[dict]) -> None:
             schema = item["input_schema"]
             assert not {"oneOf", "anyOf", "allOf"} & set(schema)
             assert all(ARGUMENT_NAME.match(key) for key in schema.get("properties", {}))
+            nested = property_keys(schema)
+            assert all(ANTHROPIC_PROPERTY_KEY.match(key) for key in nested), nested
         elif fmt == "gemini":
             declaration = genai_types.FunctionDeclaration.model_validate(item)
             assert declaration.parameters_json_schema == item["parametersJsonSchema"]

@@ -53,7 +53,8 @@ def test_it_asks_the_fetch_stage_for_a_remote_ref_on_the_root_domain():
     assert report.passed
     assert "openapi.ref.remote_unbundled" in codes(report, "warning")
     assert report.remote_refs == (url,)
-    assert report.plugin["operations"][0]["responses"]["200"] == {}
+    # an empty schema, marked so tools can tell it from one that accepts anything on purpose
+    assert report.plugin["operations"][0]["responses"]["200"] == {"x-unresolved-ref": url}
 
 
 def test_it_inlines_a_bundled_remote_ref():
@@ -84,7 +85,9 @@ def test_it_replaces_a_broken_internal_ref_with_an_empty_schema():
     report = validate(spec_doc=_spec_with_schema({"$ref": "#/components/schemas/Nope"}))
     assert report.passed
     assert "openapi.ref.broken" in codes(report, "warning")
-    assert report.plugin["operations"][0]["responses"]["200"] == {}
+    assert report.plugin["operations"][0]["responses"]["200"] == {
+        "x-unresolved-ref": "#/components/schemas/Nope"
+    }
     assert "openapi.strict.invalid" not in codes(report)
 
 
@@ -160,5 +163,5 @@ def test_it_resolves_relative_refs_against_the_spec_url():
 
 def test_the_dereferencer_never_loads_anything_it_is_not_given():
     deref = Dereferencer({"a": {"$ref": "https://example.com/x.json"}}, root="example.com")
-    assert deref.expand({"$ref": "#/a"}) == {}
+    assert deref.expand({"$ref": "#/a"}) == {"x-unresolved-ref": "https://example.com/x.json"}
     assert deref.missing_remote == {"https://example.com/x.json"}

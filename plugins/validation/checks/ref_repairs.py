@@ -1,8 +1,10 @@
 """Repair stage: every `$ref` is classified before anything follows one (SECURITY.md pitfall 1).
 
 Local refs that resolve stay as they are. A broken local ref is replaced by an empty schema, as
-GPT Actions did. Refs to files, to other schemes, or to URLs off the plugin's root domain are
-errors and are removed from the working copy. A remote ref on the root domain is inlined from
+GPT Actions did, marked `x-unresolved-ref: <ref>` (UNRESOLVED_KEY) so the tool builder can
+disable an operation whose input depends on it instead of offering "any value". Refs to files,
+to other schemes, or to URLs off the plugin's root domain are errors and are removed from the
+working copy. A remote ref on the root domain is inlined from
 `PluginInput.bundled_refs` when the fetch stage bundled it; otherwise it is reported in
 `ValidationReport.remote_refs` for the fetch stage and replaced by an empty schema.
 """
@@ -14,6 +16,7 @@ from typing import Any
 from plugins.validation.context import Context
 from plugins.validation.datatypes import Severity
 from plugins.validation.refs import (
+    UNRESOLVED_KEY,
     Dereferencer,
     RefKind,
     classify_ref,
@@ -121,7 +124,7 @@ def repair_refs(ctx: Context, emit: Emit) -> None:
                     continue
             except LookupError:
                 pass
-            del node["$ref"]
+            node[UNRESOLVED_KEY] = str(node.pop("$ref"))[:500]
             emit(
                 "openapi.ref.broken",
                 where + "/$ref",
@@ -133,7 +136,7 @@ def repair_refs(ctx: Context, emit: Emit) -> None:
             if target.url in ctx.source.bundled_refs and load(target.url) is not None:
                 _inline_bundled(ctx, emit, where, node, load)
             else:
-                del node["$ref"]
+                node[UNRESOLVED_KEY] = str(node.pop("$ref"))[:500]
                 ctx.remote_refs.add(target.url)
                 emit(
                     "openapi.ref.remote_unbundled",
