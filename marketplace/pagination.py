@@ -6,6 +6,8 @@ client that ignores paging still gets a valid first page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
@@ -32,6 +34,22 @@ PAGE_PARAMETERS = [
 ]
 
 
+def page_headers(total: str = "How many items the list has.") -> list[OpenApiParameter]:
+    """The response headers of a paged list, for its schema (`total` says what is counted)."""
+    return [
+        OpenApiParameter(
+            "X-Total-Count", int, OpenApiParameter.HEADER, response=[200], description=total
+        ),
+        OpenApiParameter(
+            "Link",
+            str,
+            OpenApiParameter.HEADER,
+            response=[200],
+            description='RFC 8288 links to the neighbouring pages (rel="next", rel="prev").',
+        ),
+    ]
+
+
 def _int_param(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
     """The parameter as an integer in [minimum, maximum]; anything else (a word, `null`, a
     sign, a number out of range) is the client's mistake, answered 400 rather than guessed."""
@@ -47,10 +65,15 @@ def _int_param(request: Request, name: str, default: int, minimum: int, maximum:
     return int(raw)
 
 
-def paginated_response(request: Request, queryset: QuerySet, serialize) -> Response:
+def paginated_response(
+    request: Request, queryset: QuerySet, serialize, count: Callable[[], int] | None = None
+) -> Response:
+    """The page of `queryset` the request asks for, serialized. `count` (by default
+    `queryset.count`) gives X-Total-Count: a list may count more cheaply than a `count(*)`
+    over its query, and a search may cap what it lists (see the endpoint's description)."""
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
-    total = queryset.count()
+    total = (count or queryset.count)()
     page = queryset[offset : offset + limit]
     response = Response(serialize(page))
     response["X-Total-Count"] = str(total)
