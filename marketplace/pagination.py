@@ -65,17 +65,28 @@ def _int_param(request: Request, name: str, default: int, minimum: int, maximum:
     return int(raw)
 
 
-def paginated_response(
-    request: Request, queryset: QuerySet, serialize, count: Callable[[], int] | None = None
+def paginated_response(request: Request, queryset: QuerySet, serialize) -> Response:
+    """The page of `queryset` the request asks for, serialized, with its total."""
+    return paged_response(
+        request,
+        lambda offset, limit: (serialize(queryset[offset : offset + limit]), None),
+        count=queryset.count,
+    )
+
+
+def paged_response(
+    request: Request,
+    fetch: Callable[[int, int], tuple[list, int | None]],
+    count: Callable[[], int],
 ) -> Response:
-    """The page of `queryset` the request asks for, serialized. `count` (by default
-    `queryset.count`) gives X-Total-Count: a list may count more cheaply than a `count(*)`
-    over its query, and a search may cap what it lists (see the endpoint's description)."""
+    """The page the request asks for: `fetch(offset, limit)` gives its items and, when it
+    could tell at no cost, the total; otherwise `count()` gives it (X-Total-Count)."""
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
-    total = (count or queryset.count)()
-    page = queryset[offset : offset + limit]
-    response = Response(serialize(page))
+    items, total = fetch(offset, limit)
+    if total is None:
+        total = count()
+    response = Response(items)
     response["X-Total-Count"] = str(total)
     url = request.build_absolute_uri()
     links = []

@@ -22,11 +22,11 @@ from marketplace.pagination import (
     PAGE_PARAMETER_NAMES,
     PAGE_PARAMETERS,
     page_headers,
-    paginated_response,
+    paged_response,
 )
 from marketplace.parsers import BoundedJSONParser
 from plugins import publishing, registration, selectors, throttling
-from plugins.api_list import plugin_rows
+from plugins.api_list import page_fetcher
 from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
 from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
@@ -202,13 +202,9 @@ class PluginListApi(OrganizationAPIView):
         refuse_unknown_parameters(request, {"search", "q", *PAGE_PARAMETER_NAMES})
         query = request.query_params.get("search", request.query_params.get("q", ""))
         organization = self.actor.organization
-        plugins = selectors.plugins_visible_to(organization=organization, query=query)
-        if selectors.search_terms(query):
-            plugins = plugins[: selectors.SEARCH_MAX_RESULTS]
-        return paginated_response(
+        return paged_response(
             request,
-            plugins,
-            lambda page: plugin_rows(page, organization=organization, request=request),
+            page_fetcher(organization=organization, query=query, request=request),
             count=lambda: selectors.count_visible_to(organization=organization, query=query),
         )
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.urls import reverse
 from django.utils import timezone
 
+from plugins import selectors
 from plugins.listing import vetted_link
 from plugins.models import PUBLISHED_STATES, Visibility
 
@@ -89,9 +90,36 @@ class _PublicUrls:
 def plugin_rows(queryset: QuerySet, *, organization, request) -> list[dict]:
     """The plugins of `queryset` (already ordered and sliced) as `PluginOutput` shows them to
     `organization`: its own plugins with its working copy, others with the reviewed listing."""
+    return _rows(queryset.values(*FIELDS), organization, request)
+
+
+def _rows(values: Iterable[dict], organization, request) -> list[dict]:
     public_url, when = _PublicUrls(request), _Times()
     own = organization.pk if organization is not None else None
-    return [_row(row, own, public_url, when) for row in queryset.values(*FIELDS)]
+    return [_row(row, own, public_url, when) for row in values]
+
+
+def page_fetcher(*, organization, query: str, request):
+    """`fetch(offset, limit)` for marketplace.pagination.paged_response: the page's rows and,
+    for a search, its total (its matches, at most SEARCH_MAX_RESULTS) counted by the same
+    query that ranks them (a window count; they are all ranked anyway)."""
+    plugins = selectors.plugins_visible_to(organization=organization, query=query)
+    if not selectors.search_terms(query):
+        return lambda offset, limit: (
+            plugin_rows(
+                plugins[offset : offset + limit], organization=organization, request=request
+            ),
+            None,
+        )
+    cap = selectors.SEARCH_MAX_RESULTS
+    ranked = plugins.annotate(matches=Window(Count("pk")))[:cap]
+
+    def fetch(offset: int, limit: int) -> tuple[list[dict], int | None]:
+        values = list(ranked[offset : offset + limit].values(*FIELDS, "matches"))
+        total = min(values[0]["matches"], cap) if values else None  # past the end: count
+        return _rows(values, organization, request), total
+
+    return fetch
 
 
 def _row(row: dict, own: int | None, public_url: _PublicUrls, when: _Times) -> dict:

@@ -134,6 +134,22 @@ def test_a_search_lists_and_counts_its_best_matches_only(alice_api, globex, monk
     assert len(second.json()) == 1
     assert "next" not in second["Link"]
     assert total(alice_api, "/api/v1/plugins/?search=recipes") == 1
+    past_the_end = alice_api.get("/api/v1/plugins/?search=weather&offset=10")
+    assert (past_the_end.json(), past_the_end["X-Total-Count"]) == ([], "4")
+
+
+def test_a_search_page_counts_its_matches_in_the_query_that_ranks_them(alice_api, globex):
+    for i in range(3):
+        publish(globex, f"Weather {i}", description="Forecasts.")
+    alice_api.get("/api/v1/plugins/?search=weather")
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = alice_api.get("/api/v1/plugins/?search=weather&limit=2")
+
+    assert response["X-Total-Count"] == "3"
+    plugin_queries = [q["sql"] for q in ctx.captured_queries if "plugins_plugin" in q["sql"]]
+    assert len(plugin_queries) == 1
+    assert "OVER ()" in plugin_queries[0]
 
 
 def test_the_schema_documents_the_total_header(client):
