@@ -100,23 +100,30 @@ def _rows(values: Iterable[dict], organization, request) -> list[dict]:
 
 
 def page_fetcher(*, organization, query: str, request):
-    """`fetch(offset, limit)` for marketplace.pagination.paged_response: the page's rows and,
-    for a search, its total (its matches, at most SEARCH_MAX_RESULTS) counted by the same
-    query that ranks them (a window count; they are all ranked anyway)."""
+    """`fetch(offset, limit)` for marketplace.pagination.paged_response: the page's rows and
+    their total from one query. A search counts its matches (at most SEARCH_MAX_RESULTS) in
+    the query that ranks them (a window count: they are all ranked anyway); the list adds the
+    listed plugins' count, cached for the catalog's generation, to the caller's own unlisted
+    plugins, counted by a subquery. Past the end, or before the listed plugins are counted in
+    this generation, the total is left to the count query."""
     plugins = selectors.plugins_visible_to(organization=organization, query=query)
-    if not selectors.search_terms(query):
-        return lambda offset, limit: (
-            plugin_rows(
-                plugins[offset : offset + limit], organization=organization, request=request
-            ),
-            None,
-        )
-    cap = selectors.SEARCH_MAX_RESULTS
-    ranked = plugins.annotate(matches=Window(Count("pk")))[:cap]
+    if selectors.search_terms(query):
+        cap, listed = selectors.SEARCH_MAX_RESULTS, 0
+        plugins = plugins.annotate(total=Window(Count("pk")))[:cap]
+    else:
+        cap, listed = None, selectors.cached_listed_count()
+        if listed is not None:
+            own = selectors.own_unlisted_count(organization=organization)
+            plugins = plugins.annotate(total=own)
 
     def fetch(offset: int, limit: int) -> tuple[list[dict], int | None]:
-        values = list(ranked[offset : offset + limit].values(*FIELDS, "matches"))
-        total = min(values[0]["matches"], cap) if values else None  # past the end: count
+        counted = listed is not None
+        page = plugins[offset : offset + limit]
+        values = list(page.values(*FIELDS, "total") if counted else page.values(*FIELDS))
+        total = None
+        if counted and values:
+            total = values[0]["total"] + listed
+            total = min(total, cap) if cap else total
         return _rows(values, organization, request), total
 
     return fetch

@@ -29,6 +29,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
 
@@ -290,12 +291,8 @@ def count_visible_to(*, organization: Organization, query: str = "") -> int:
     if search_terms(query):
         matching = plugins_visible_to(organization=organization, query=query)
         return matching.order_by().values("pk")[:SEARCH_MAX_RESULTS].count()
-    cached = cache.get_many([GENERATION_CACHE_KEY, LISTED_COUNT_CACHE_KEY])
-    generation = cached.get(GENERATION_CACHE_KEY)
-    if generation is None:
-        generation = catalog_generation()
-    counted_in, listed = cached.get(LISTED_COUNT_CACHE_KEY, (None, None))
-    if counted_in != generation:
+    generation, listed = _listed_count_state()
+    if listed is None:
         counts = Plugin.objects.filter(own | _LISTED).aggregate(
             listed=Count("pk", filter=_LISTED), own=Count("pk", filter=own & ~_LISTED)
         )
@@ -304,6 +301,35 @@ def count_visible_to(*, organization: Organization, query: str = "") -> int:
         )
         return counts["listed"] + counts["own"]
     return listed + Plugin.objects.filter(own).exclude(_LISTED).count()
+
+
+def cached_listed_count() -> int | None:
+    """How many plugins are listed, as counted in this catalog generation (None: not yet)."""
+    return _listed_count_state()[1]
+
+
+def _listed_count_state() -> tuple[int, int | None]:
+    cached = cache.get_many([GENERATION_CACHE_KEY, LISTED_COUNT_CACHE_KEY])
+    generation = cached.get(GENERATION_CACHE_KEY)
+    if generation is None:
+        generation = catalog_generation()
+    counted_in, listed = cached.get(LISTED_COUNT_CACHE_KEY, (None, None))
+    return generation, listed if counted_in == generation else None
+
+
+def own_unlisted_count(*, organization: Organization) -> Coalesce:
+    """An expression (a scalar subquery, evaluated once per query): how many of the
+    organization's plugins are not listed. With cached_listed_count, the total of
+    plugins_visible_to without a search."""
+    counted = (
+        Plugin.objects.filter(organization=organization)
+        .exclude(_LISTED)
+        .order_by()
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
 
 
 def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> Plugin | None:
