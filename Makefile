@@ -69,6 +69,7 @@ bench: install
 	$(BIN)/python -m tests.sandbox.bench_render
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(BIN)/python -m tests.benchmarks.bench_proxy
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks/bench_fair_validation.py
 	$(BIN)/python -m tests.benchmarks.bench_credentials
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -231,14 +232,45 @@ def _render_members(request, invite_form: InviteForm | None = None, status: int 
         request,
         "accounts/members.html",
         {
-            "memberships": members_of(organization=organization),
+            "memberships": _member_rows(members_of(organization=organization), organization)
+            if can_manage
+            else members_of(organization=organization),
+            "me": request.user.pk,
             "invitations": open_invitations_of(organization=organization) if can_manage else None,
             "invite_form": (invite_form or InviteForm()) if can_manage else None,
             "can_manage": can_manage,
-            "roles": Role.choices,
         },
         status=status,
     )
+
+
+def _member_rows(memberships, organization) -> list:
+    """Each membership with what its row's forms need, prepared once for the page (it lists
+    hundreds): `role_options`, its role <select>'s options (four strings in all), and the
+    `role_url` and `remove_url` of its forms (two reversals in all)."""
+    options = {
+        current: format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (value, " selected" if value == current else "", label)
+                for value, label in Role.choices
+            ),
+        )
+        for current in Role.values
+    }
+    marker = 999_999_999
+    urls = {
+        name: reverse(name, args=[organization.slug, marker]).rpartition(str(marker))
+        for name in ("member-role", "member-remove")
+    }
+    rows = list(memberships)
+    for membership in rows:
+        membership.role_options = options[membership.role]
+        for name, attribute in (("member-role", "role_url"), ("member-remove", "remove_url")):
+            head, _, tail = urls[name]
+            setattr(membership, attribute, f"{head}{membership.pk}{tail}")
+    return rows
 
 
 @organization_view()

@@ -1,6 +1,8 @@
-"""The site's own 403/404 pages for visitors even while DEBUG is on (`make run`)."""
+"""The site's own 403/404/500 pages for visitors even while DEBUG is on (`make run`)."""
 
 from __future__ import annotations
+
+import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -8,14 +10,18 @@ from django.http import Http404
 from django.urls import Resolver404, get_resolver
 
 from marketplace.middleware import is_api_request
-from marketplace.views import not_found, permission_denied
+from marketplace.views import not_found, permission_denied, server_error
+
+logger = logging.getLogger("django.request")
 
 
 class FriendlyErrorPagesMiddleware:
     """With DEBUG on, Django answers unknown URLs and Http404/PermissionDenied with its
-    technical pages (the URL patterns, settings). A visitor of `make run` gets the site's pages
-    instead; server errors keep the technical page a developer needs. With DEBUG off this
-    does nothing: handler403/handler404 in marketplace.urls already apply."""
+    technical pages (the URL patterns, settings, a traceback). A visitor of `make run` gets the
+    site's pages instead; a server error is logged with its traceback (the terminal running
+    `make run`) and answered with the friendly 500, unless a developer opts in to Django's
+    technical page with MARKETPLACE_DEBUG_TECHNICAL_500. With DEBUG off this does nothing:
+    handler403/404/500 in marketplace.urls already apply."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -32,7 +38,15 @@ class FriendlyErrorPagesMiddleware:
             return not_found(request, exception)
         if isinstance(exception, PermissionDenied):
             return permission_denied(request, exception)
-        return None
+        if getattr(settings, "MARKETPLACE_DEBUG_TECHNICAL_500", False):
+            return None
+        logger.error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=exception,
+            extra={"status_code": 500, "request": request},
+        )
+        return server_error(request)
 
     @staticmethod
     def _unknown(request) -> bool:

@@ -40,6 +40,9 @@ if ENVIRONMENT not in {"development", "production"}:
     )
 DEVELOPMENT = ENVIRONMENT == "development"
 DEBUG = env_bool("DEBUG", DEVELOPMENT and not TESTING)
+# With DEBUG on, a server error still shows visitors the friendly 500 page (the traceback goes
+# to the log); a developer who wants Django's technical 500 page in the browser opts in here.
+MARKETPLACE_DEBUG_TECHNICAL_500 = env_bool("MARKETPLACE_DEBUG_TECHNICAL_500", False)
 
 
 def _development_key(name: str, filename: str, generate) -> str:

@@ -94,6 +94,11 @@ class Plugin(models.Model):
         max_length=500, blank=True, help_text="Only a vetted http(s) URL, or empty."
     )
     drift_detected_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Put away by its publisher: out of their list, never submitted or installed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # PostgreSQL keeps this in step with the reviewed listing (listed_name, name_for_model,
@@ -127,6 +132,11 @@ class Plugin(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def refuse_if_archived(self, doing: str) -> None:
+        """The one rule for what an archived plugin can't be: `doing` is "installed"…"""
+        if self.archived_at is not None:
+            raise ValidationError(f"An archived plugin can't be {doing}; unarchive it first.")
 
     @property
     def is_published(self) -> bool:

@@ -1,10 +1,12 @@
 """The publisher's own housekeeping on a plugin: validate it again now, delete one that never
-passed. (Submitting for review and the operators' decisions live in plugins.review.)"""
+passed, archive (and unarchive) one that was never published. (Submitting for review and the
+operators' decisions live in plugins.review.)"""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.audit import record_event
 from accounts.models import User
@@ -21,6 +23,7 @@ def revalidate_plugin(
     an uploaded one has its latest version checked again. `actor_label` names an organization
     API key in the audit trail (`requested_by` is None then)."""
     plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
+    plugin.refuse_if_archived("validated again")
     if plugin.source_url:
         return revalidate_by_url(
             plugin=plugin, submitted_by=requested_by, actor_label=actor_label
@@ -70,3 +73,34 @@ def delete_plugin(*, plugin: Plugin, deleted_by: User) -> None:
         versions=plugin.versions.count(),
     )
     plugin.delete()
+
+
+def can_archive(plugin: Plugin) -> bool:
+    """A plugin that was never published and isn't awaiting review can be archived (one that
+    never passed included): it leaves the publisher's list but keeps its history."""
+    return (
+        plugin.archived_at is None
+        and plugin.published_version_id is None
+        and plugin.candidate_version_id is None
+    )
+
+
+@transaction.atomic
+def set_archived(*, plugin: Plugin, archived: bool, changed_by: User) -> Plugin:
+    """Archive a plugin (see can_archive), or bring an archived one back; audited."""
+    plugin = Plugin.objects.select_for_update().get(pk=plugin.pk)
+    if archived and not can_archive(plugin):
+        raise ValidationError(
+            "Only a plugin that was never published and isn't in review can be archived."
+        )
+    if not archived and plugin.archived_at is None:
+        raise ValidationError("This plugin isn't archived.")
+    plugin.archived_at = timezone.now() if archived else None
+    plugin.save(update_fields=["archived_at", "updated_at"])
+    record_event(
+        organization=plugin.organization,
+        action="plugin.archived" if archived else "plugin.unarchived",
+        actor=changed_by,
+        target=plugin.name,
+    )
+    return plugin

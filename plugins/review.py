@@ -35,6 +35,7 @@ def submit_for_review(*, plugin: Plugin, version: PluginVersion, submitted_by: U
         raise ValidationError("Only a version that passed validation can be submitted.")
     if plugin.review_state == ReviewState.SUSPENDED:
         raise ValidationError("A suspended plugin can't be resubmitted; contact the operators.")
+    plugin.refuse_if_archived("submitted for review")
     plugin.candidate_version = version
     plugin.review_state = ReviewState.PENDING
     plugin.review_reason = ""

@@ -342,11 +342,12 @@ def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> 
     )
 
 
-def publisher_plugins(*, organization: Organization) -> QuerySet[Plugin]:
-    """The organization's plugins, each with `latest_validation` (its newest version's state)."""
+def publisher_plugins(*, organization: Organization, archived: bool = False) -> QuerySet[Plugin]:
+    """The organization's plugins (the archived ones instead with `archived`), each with
+    `latest_validation` (its newest version's state)."""
     newest = PluginVersion.objects.filter(plugin=OuterRef("pk")).order_by("-created_at")
     return (
-        Plugin.objects.filter(organization=organization)
+        Plugin.objects.filter(organization=organization, archived_at__isnull=not archived)
         .annotate(latest_validation=Subquery(newest.values("validation_state")[:1]))
         .order_by("name")
     )

@@ -20,6 +20,11 @@ urlpatterns = [
         name="plugin-delete",
     ),
     path(
+        "o/<slug:org_slug>/plugins/<id:plugin_id>/archive/",
+        views.plugin_archive,
+        name="plugin-archive",
+    ),
+    path(
         "o/<slug:org_slug>/plugins/<id:plugin_id>/visibility/",
         views.plugin_visibility,
         name="plugin-visibility",

@@ -99,11 +99,21 @@ def storefront_logo(request, public_id: str):
 
 @organization_view()
 def publisher_plugins(request):
-    plugins = selectors.publisher_plugins(organization=request.organization)
+    archived = request.GET.get("archived") == "1"
+    plugins = selectors.publisher_plugins(organization=request.organization, archived=archived)
     return render(
         request,
         "plugins/publisher_plugins.html",
-        {"plugins": plugins, "can_publish": request.actor.can(Role.DEVELOPER)},
+        {
+            "plugins": plugins,
+            "archived": archived,
+            "archived_count": None
+            if archived
+            else Plugin.objects.filter(
+                organization=request.organization, archived_at__isnull=False
+            ).count(),
+            "can_publish": request.actor.can(Role.DEVELOPER),
+        },
     )
 
 
@@ -176,6 +186,7 @@ def plugin_detail(request, plugin_id: int):
             "visibility_form": VisibilityForm(initial={"visibility": plugin.visibility}),
             "can_publish": request.actor.can(Role.DEVELOPER),
             "can_delete": publishing.can_delete(plugin),
+            "can_archive": publishing.can_archive(plugin),
             "public_url": selectors.public_url_of(plugin=plugin),
         },
     )
@@ -192,6 +203,22 @@ def plugin_delete(request, plugin_id: int):
         return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
     messages.success(request, f"Deleted {plugin.name}.")
     return redirect("publisher-plugins", org_slug=request.organization.slug)
+
+
+@organization_view(min_role=Role.DEVELOPER)
+@require_POST
+def plugin_archive(request, plugin_id: int):
+    plugin = get_scoped_or_404(Plugin, request.organization, pk=plugin_id)
+    archived = request.POST.get("undo") != "1"
+    try:
+        publishing.set_archived(plugin=plugin, archived=archived, changed_by=request.user)
+        if archived:
+            messages.success(request, f"Archived {plugin.name}. Unarchive it from its page.")
+        else:
+            messages.success(request, f"{plugin.name} is back in your plugins.")
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("plugin-detail", org_slug=request.organization.slug, plugin_id=plugin_id)
 
 
 @organization_view()

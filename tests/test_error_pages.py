@@ -140,3 +140,37 @@ def test_it_has_a_favicon(client, db):
     assert r.status_code == 301
     assert r["Location"].endswith("/favicon.svg")
     assert 'rel="icon"' in client.get("/").content.decode()
+
+
+@pytest.mark.urls(THIS_URLCONF)
+def test_it_shows_the_friendly_500_even_with_debug_on_and_logs_the_traceback(
+    quiet_client, settings, db, caplog
+):
+    settings.DEBUG = True
+    with caplog.at_level("ERROR", logger="django.request"):
+        r = quiet_client.get("/test-boom/")
+    assert r.status_code == 500
+    html = r.content.decode()
+    assert "Something went wrong" in html
+    assert "kaboom" not in html
+    assert "Traceback" not in html
+    assert "DEBUG = True" not in html
+    assert any("kaboom" in str(rec.exc_info[1]) for rec in caplog.records if rec.exc_info)
+
+
+@pytest.mark.urls(THIS_URLCONF)
+def test_a_developer_may_opt_in_to_the_technical_500_with_debug_on(quiet_client, settings, db):
+    settings.DEBUG = True
+    settings.MARKETPLACE_DEBUG_TECHNICAL_500 = True
+    r = quiet_client.get("/test-boom/")
+    assert r.status_code == 500
+    assert "kaboom" in r.content.decode()
+
+
+@pytest.mark.urls(THIS_URLCONF)
+def test_debug_on_still_answers_api_errors_in_json(quiet_client, settings, db):
+    settings.DEBUG = True
+    r = quiet_client.get("/api/v1/test-boom")
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "server_error"
+    assert b"kaboom" not in r.content

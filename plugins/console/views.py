@@ -23,12 +23,13 @@ from marketplace.keyset import keyset_links
 from plugins import charts, selectors
 from plugins.console import calls, forms, usage
 from plugins.console.selectors import installations_with_usage, pinnable_versions
+from plugins.credentials.selectors import connection_status
 from plugins.installations import services
 from plugins.installations.models import AllowList
 from plugins.installations.policy import Refusal
 from plugins.installations.selectors import installation_of, policy_of, tools_and_summary_of
 from plugins.models import Plugin
-from plugins.proxy.pipeline import call_operation
+from plugins.proxy.call import call_operation
 
 
 def _installation_or_404(request, installation_id: int):
@@ -117,6 +118,9 @@ def installation_detail(request, installation_id: int):
             "unavailable": toolset.disabled,
             "versions": pinnable_versions(installation=installation) if is_admin else [],
             "auth_type": summary.get("auth_type"),
+            "connection": connection_status(installation=installation, user=request.user)
+            if summary.get("auth_type") == "oauth"
+            else None,
             **_usage_context(_days(request), installation=installation),
         },
     )

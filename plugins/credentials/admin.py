@@ -19,6 +19,11 @@ class _ReadOnly(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Removing a credential revokes tokens and is audited: the services do it, not a row
+        # delete from the console.
+        return False
+
 
 @admin.register(ServiceCredential)
 class ServiceCredentialAdmin(_ReadOnly):
@@ -55,8 +60,29 @@ class OAuthClientAdmin(_ReadOnly):
 
 @admin.register(OAuthConnection)
 class OAuthConnectionAdmin(_ReadOnly):
-    list_display = ("installation", "user", "state", "expires_at", "last_refreshed_at")
-    list_filter = ("state",)
+    list_display = (
+        "installation",
+        "organization",
+        "user",
+        "state",
+        "expires_at",
+        "last_refreshed_at",
+        "last_used_at",
+    )
+    list_filter = ("state", ("last_refreshed_at", admin.DateFieldListFilter))
+    list_select_related = (
+        "installation__plugin",
+        "installation__organization",
+        "organization",
+        "user",
+    )
+    search_fields = (
+        "user__email",
+        "organization__slug",
+        "organization__name",
+        "installation__plugin__name",
+    )
+    show_full_result_count = False
     fields = (
         "organization",
         "installation",

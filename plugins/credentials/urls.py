@@ -32,6 +32,11 @@ urlpatterns = [
         name="installation-connect",
     ),
     path(
+        "o/<slug:org_slug>/installations/<int:installation_id>/reconnect/",
+        views.installation_reconnect,
+        name="installation-reconnect",
+    ),
+    path(
         "o/<slug:org_slug>/installations/<int:installation_id>/disconnect/",
         views.installation_disconnect,
         name="installation-disconnect",

@@ -19,7 +19,13 @@ from plugins.credentials.forms import KeyForm, OAuthClientForm, WebhookForm
 from plugins.credentials.models import Webhook
 from plugins.credentials.oauth.config import redirect_uri_for
 from plugins.credentials.oauth.disconnect import disconnect
-from plugins.credentials.oauth.flow import FlowRefused, begin, complete, connect_url_for
+from plugins.credentials.oauth.flow import (
+    FlowRefused,
+    begin,
+    complete,
+    connect_url_for,
+    safe_return_path,
+)
 from plugins.credentials.schemes import auth_type
 from plugins.credentials.webhooks import create_webhook, delete_webhook
 from plugins.installations.models import Installation
@@ -206,6 +212,27 @@ def installation_connect(request, installation_id: int):
         raise Http404
     back = reverse("installation-credentials", args=[request.organization.slug, installation.pk])
     return redirect(connect_url_for(installation=installation, user=request.user, return_to=back))
+
+
+@require_POST
+@organization_view()
+def installation_reconnect(request, installation_id: int):
+    """Connect (or reconnect) from any page with one button: a fresh connect link for the user
+    that brings them back to `next` (a path on this site; their credentials page otherwise).
+    The answer is a page that moves on to the link by itself (a meta refresh, and a link):
+    redirecting a form submission to the provider would break the CSP's form-action."""
+    installation = _installation(request, installation_id)
+    if auth_type(installation.version) != "oauth":
+        raise Http404
+    back = safe_return_path(request.POST.get("next")) or reverse(
+        "installation-credentials", args=[request.organization.slug, installation.pk]
+    )
+    link = connect_url_for(installation=installation, user=request.user, return_to=back)
+    return _render(
+        request,
+        "credentials/connect_redirect.html",
+        {"installation": installation, "start_url": link, "back": back},
+    )
 
 
 @require_POST

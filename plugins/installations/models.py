@@ -141,3 +141,51 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.decision} ({self.request_id})"
+
+
+class DailyUsage(models.Model):
+    """Calls of one operation on one day whose latency fell in one histogram bucket
+    (plugins.installations.latency), and how many of them failed: the usage charts' rollups.
+    Written by the call-event drain in the transaction that inserts the events
+    (plugins.installations.rollups), so each event is counted once."""
+
+    operation = models.CharField(max_length=200)
+    day = models.DateField()
+    bucket = models.PositiveSmallIntegerField()
+    calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.operation} on {self.day}: {self.calls} calls in bucket {self.bucket}"
+
+
+class InstallationDailyUsage(DailyUsage):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="daily_usage"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "day", "operation", "bucket"],
+                name="one_usage_row_per_installation_day_operation_bucket",
+            ),
+        ]
+
+
+class PluginDailyUsage(DailyUsage):
+    """Every organization's calls of a plugin, for its publisher."""
+
+    plugin = models.ForeignKey("plugins.Plugin", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plugin", "day", "operation", "bucket"],
+                name="one_usage_row_per_plugin_day_operation_bucket",
+            ),
+        ]

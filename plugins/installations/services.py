@@ -10,7 +10,7 @@ from accounts.models import Organization, User
 from plugins.credentials.oauth.disconnect import disconnect_everyone
 from plugins.installations.generations import bump_generation
 from plugins.installations.models import Installation
-from plugins.models import PluginVersion, ValidationState
+from plugins.models import Plugin, PluginVersion, ValidationState
 
 
 @transaction.atomic
@@ -24,6 +24,7 @@ def install_plugin(
     """
     if version.validation_state != ValidationState.PASSED or version.number is None:
         raise ValidationError("Only a version that passed validation can be installed.")
+    Plugin.objects.get(pk=version.plugin_id).refuse_if_archived("installed")
     installation, created = Installation.objects.select_for_update().get_or_create(
         organization=organization,
         plugin_id=version.plugin_id,

@@ -22,10 +22,11 @@ from plugins.installations.actors import ON_BEHALF_OF, acting_member
 from plugins.installations.api import installation_or_404
 from plugins.installations.selectors import policy_of, toolset_of
 from plugins.proxy.assertion import jwks
+from plugins.proxy.call import call_operation
 from plugins.proxy.errors import ProxyError
 from plugins.proxy.ids import new_request_id
 from plugins.proxy.passthrough import arguments_from_request, match_operation, served_spec
-from plugins.proxy.pipeline import CallResult, call_operation
+from plugins.proxy.pipeline import CallResult
 
 
 class RawParser(BaseParser):
@@ -145,6 +146,7 @@ class PassthroughApi(OrganizationAPIView):
             operation=tool.operation,
             arguments=arguments,
             request_id=request_id,
+            lookups=False,
         )
         return _respond(result, raw=True)
 

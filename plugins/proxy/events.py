@@ -5,7 +5,10 @@
 them through a consumer group, bulk-inserts them and acknowledges them only after the insert
 commits. A worker that dies mid-batch leaves its entries pending; the next drain claims entries
 idle for a minute, and the unique request id makes a re-insert a no-op, so nothing is lost or
-doubled. Without Redis (`make run` on SQLite) the event is inserted directly.
+doubled. The same transaction counts the events it inserted into the daily usage rollups
+(plugins.installations.rollups); drains take turns (an advisory lock), so an event redelivered
+to two drainers at once is inserted, and counted, by one. Without Redis (`make run` on
+SQLite) the event is inserted directly.
 
 Events hold who, organization, installation, operation, decision, upstream status, latency,
 byte counts and the request id: never bodies, arguments or secrets.
@@ -151,18 +154,30 @@ def _insert(payloads: list[dict]) -> None:
         for p in payloads
         if p.get("request_id") and p.get("organization_id")
     ]
+    store_events(rows, parameters={p["request_id"]: p.get("parameter") for p in payloads})
+
+
+def store_events(rows: list, *, parameters: dict | None = None) -> list:
+    """Insert call events (CallEvent instances) not stored yet, count them into the daily usage
+    rollups and audit the denials, in one transaction; returns the events inserted."""
+    from plugins.installations import rollups
+    from plugins.installations.models import CallEvent
+
     with transaction.atomic():
+        rollups.serialise_drains()
         known = set(
             CallEvent.objects.filter(request_id__in=[r.request_id for r in rows]).values_list(
                 "request_id", flat=True
             )
         )
-        fresh = [row for row in rows if row.request_id not in known]
-        CallEvent.objects.bulk_create(fresh, ignore_conflicts=True)
-        _audit_denials(fresh, {p["request_id"]: p for p in payloads})
+        fresh = list({r.request_id: r for r in rows if r.request_id not in known}.values())
+        CallEvent.objects.bulk_create(fresh)
+        rollups.add_events(fresh)
+        _audit_denials(fresh, parameters or {})
+    return fresh
 
 
-def _audit_denials(rows: list, payloads: dict) -> None:
+def _audit_denials(rows: list, parameters: dict) -> None:
     """Every refusal by an allow-list is also in the organization's audit trail (written here,
     with the event, so the request path stays free of it and a redelivery adds nothing)."""
     from accounts.audit import record_event
@@ -180,6 +195,6 @@ def _audit_denials(rows: list, payloads: dict) -> None:
             actor=users.get(row.user_id),
             target=f"installation:{row.installation_id}",
             operation=row.operation,
-            parameter=payloads[row.request_id].get("parameter") or None,
+            parameter=parameters.get(row.request_id) or None,
             request_id=row.request_id,
         )

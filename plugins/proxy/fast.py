@@ -1,6 +1,6 @@
 """The call endpoint's async face: POST /api/v1/installations/{id}/operations/{op}/call.
 
-Same steps as `pipeline.call_operation` (it reuses them), arranged for the hot path under ASGI:
+Same steps as `call.call_operation` (it reuses them), arranged for the hot path under ASGI:
 the caller's context (token → actor → member → installation → policy) is cached per process
 and re-checked against the installation's generation in the same Redis round trip that counts
 the rate limits; the request goes out through the pooled async outbound client; the call event
@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from plugins.installations.actors import ON_BEHALF_OF
 from plugins.outbound import FetchError, async_fetch, close_loop_session
-from plugins.proxy import pipeline, ratelimit
+from plugins.proxy import dependents, pipeline, ratelimit
 from plugins.proxy.arguments import parse_arguments
 from plugins.proxy.context import contexts, load_context
 from plugins.proxy.errors import ProxyError
@@ -55,6 +55,9 @@ def used_database() -> bool:
 _load_context = _in_thread(load_context)
 _credential_for = _in_thread(pipeline.credential_for)
 _refreshed = _in_thread(pipeline.refreshed_credential)
+# x-dependent / x-lookup calls (only for tools that have them): the sync steps, in a thread.
+_fill_dependents = _in_thread(dependents.fill)
+_add_lookups = _in_thread(dependents.add_lookups)
 # Shaping touches no database: the shared pool, not a thread of the request's own (the x-filter
 # waits on the sandbox's worker processes there).
 _answer_in_thread = sync_to_async(pipeline.answer, thread_sensitive=False)
@@ -108,17 +111,17 @@ async def _context_and_rate(token: str, installation_id: int, on_behalf_of: str)
     return context
 
 
-async def _send(upstream, credential, installation, user):
-    response = await _send_once(upstream, credential)
+async def _send(upstream, credential, installation, user, deadline=None):
+    response = await _send_once(upstream, credential, deadline)
     if pipeline.should_refresh(response, installation, credential):
         credential = await _refreshed(installation, user, credential)
-        response = await _send_once(upstream, credential)
+        response = await _send_once(upstream, credential, deadline)
     return response
 
 
-async def _send_once(upstream, credential):
+async def _send_once(upstream, credential, deadline=None):
     request = pipeline.outbound_arguments(upstream, credential)
-    deadline = time.monotonic() + settings.PROXY_TIMEOUT
+    deadline = deadline or time.monotonic() + settings.PROXY_TIMEOUT
     attempt = 0
     while True:
         attempt += 1
@@ -176,12 +179,20 @@ async def handle_call(
                 'The body must be {"arguments": {…}}.',
                 decision="invalid",
             )
+        arguments = payload.get("arguments", {})
+        deadline = time.monotonic() + settings.PROXY_TIMEOUT
+        references = {"installation": installation, "user": user, "policy": context.policy}
+        references.update(operation=operation, request_id=request_id, deadline=deadline)
+        if dependents.fills(context.policy, operation):
+            filled_at = time.perf_counter()
+            arguments = await _fill_dependents(arguments=arguments, **references)
+            upstream_ms += (time.perf_counter() - filled_at) * 1000
         prepared = pipeline.prepare_call(
             installation=installation,
             user=user,
             policy=context.policy,
             operation=operation,
-            arguments=payload.get("arguments", {}),
+            arguments=arguments,
         )
         credential = (
             None
@@ -189,12 +200,16 @@ async def handle_call(
             else await _credential_for(installation, user)
         )
         sent_at = time.perf_counter()
-        response = await _send(prepared.upstream, credential, installation, user)
-        upstream_ms = (time.perf_counter() - sent_at) * 1000
+        response = await _send(prepared.upstream, credential, installation, user, deadline)
+        upstream_ms += (time.perf_counter() - sent_at) * 1000
         if prepared.tool_filter:
             result = await _answer_in_thread(response, prepared, request_id, event)
         else:
             result = pipeline.answer(response, prepared, request_id, event)
+        if prepared.grant.tool.lookups:
+            looked_at = time.perf_counter()
+            result = await _add_lookups(result, response, **references)
+            upstream_ms += (time.perf_counter() - looked_at) * 1000
     except ProxyError as exc:
         result = pipeline.failed(exc, request_id, event)
     result = pipeline.finish(result, event, started, upstream_ms)

@@ -98,11 +98,22 @@ def arguments_from_request(
     return arguments
 
 
+def _drop_filled(operation: dict, tool: Tool) -> None:
+    """The parameters the marketplace fills (x-dependent) are not the client's to send."""
+    filled = {(tool.bindings[arg].location, tool.bindings[arg].name) for arg in tool.dependents}
+    if filled and isinstance(operation.get("parameters"), list):
+        operation["parameters"] = [
+            p
+            for p in operation["parameters"]
+            if not (isinstance(p, dict) and (p.get("in"), p.get("name")) in filled)
+        ]
+
+
 def served_spec(openapi: dict, *, base_url: str, operations: set[str], tools: ToolSet) -> dict:
     """The pinned, repaired spec with only the member's callable operations, `servers` set to
     the passthrough base and the marketplace token as the only security scheme."""
     spec = json.loads(json.dumps(openapi))
-    granted = {(t.method, t.path) for t in tools.tools if t.operation in operations}
+    granted = {(t.method, t.path): t for t in tools.tools if t.operation in operations}
     for path, item in list((spec.get("paths") or {}).items()):
         if not isinstance(item, dict):
             continue
@@ -112,6 +123,7 @@ def served_spec(openapi: dict, *, base_url: str, operations: set[str], tools: To
                     del item[method]
                 elif isinstance(item[method], dict):
                     item[method].pop("security", None)
+                    _drop_filled(item[method], granted[(method, path)])
         if not any(m in item for m in ("get", "put", "post", "delete", "patch", "head", "options")):
             del spec["paths"][path]
     spec["servers"] = [{"url": base_url}]

@@ -1,8 +1,9 @@
 """The call pipeline: one set of steps takes a member's call from arguments to answer.
 
-Two faces share every step: `call_operation` (sync; the passthrough and management paths) and
-`plugins.proxy.fast.call_view` (async; the call endpoint's hot path, over the pooled async
-outbound client). The steps, each a small module:
+Two faces share every step: `plugins.proxy.call.call_operation` (sync; the passthrough and
+management paths) and `plugins.proxy.fast.call_view` (async; the call endpoint's hot path, over
+the pooled async outbound client); `plugins.proxy.dependents` adds the x-dependent and x-lookup
+calls around them. The steps, each a small module:
 
 rate limit (ratelimit) → the one policy (installations.policy: operation enabled and granted)
 → arguments against the compiled schema (arguments: 422 with every violation) → allow-list on
@@ -22,16 +23,13 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 
 from plugins.installations.policy import Grant, Policy, Refusal, value_allowed
-from plugins.installations.selectors import policy_of
 from plugins.outbound import FetchError, fetch
 from plugins.outbound import errors as outbound_errors
-from plugins.proxy import ratelimit
 from plugins.proxy.arguments import check_arguments
 from plugins.proxy.assertion import HEADER as ASSERTION_HEADER
 from plugins.proxy.assertion import sign_assertion
 from plugins.proxy.build import UpstreamRequest, build_request
 from plugins.proxy.errors import ProxyError
-from plugins.proxy.events import record_call
 from plugins.proxy.shaping import apply_filter, clip, parse_body
 
 USER_AGENT = "PluginMarketplace/1.0 (+proxy)"
@@ -132,36 +130,6 @@ def finish(result: CallResult, event: dict, started: float, upstream_ms: float) 
     result.proxy_ms = proxy_ms
     result.headers["Server-Timing"] = f"proxy;dur={proxy_ms:.2f}, upstream;dur={upstream_ms:.2f}"
     result.headers["X-Request-Id"] = event["request_id"]
-    return result
-
-
-def call_operation(
-    *, installation, user, via: str, operation: str, arguments: object, request_id: str
-) -> CallResult:
-    """The whole pipeline, synchronously."""
-    started = time.perf_counter()
-    event = new_event(
-        installation=installation, user=user, via=via, operation=operation, request_id=request_id
-    )
-    upstream_ms = 0.0
-    try:
-        ratelimit.check_rate(user_id=event["user_id"], installation_id=installation.pk)
-        prepared = prepare_call(
-            installation=installation,
-            user=user,
-            policy=policy_of(installation=installation, user=user),
-            operation=operation,
-            arguments=arguments,
-        )
-        credential = credential_for(installation, user)
-        sent_at = time.perf_counter()
-        response = _send(prepared.upstream, credential, installation, user)
-        upstream_ms = (time.perf_counter() - sent_at) * 1000
-        result = answer(response, prepared, request_id, event)
-    except ProxyError as exc:
-        result = failed(exc, request_id, event)
-    result = finish(result, event, started, upstream_ms)
-    record_call(event)
     return result
 
 
@@ -285,17 +253,17 @@ def retryable(exc: FetchError, upstream: UpstreamRequest) -> bool:
     )
 
 
-def _send(upstream: UpstreamRequest, credential, installation, user):
-    response = _send_once(upstream, credential)
+def _send(upstream: UpstreamRequest, credential, installation, user, deadline=None):
+    response = _send_once(upstream, credential, deadline)
     if should_refresh(response, installation, credential):
         credential = refreshed_credential(installation, user, credential)
-        response = _send_once(upstream, credential)
+        response = _send_once(upstream, credential, deadline)
     return response
 
 
-def _send_once(upstream: UpstreamRequest, credential):
+def _send_once(upstream: UpstreamRequest, credential, deadline=None):
     request = outbound_arguments(upstream, credential)
-    deadline = time.monotonic() + settings.PROXY_TIMEOUT
+    deadline = deadline or time.monotonic() + settings.PROXY_TIMEOUT
     attempt = 0
     while True:
         attempt += 1

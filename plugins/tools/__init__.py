@@ -12,12 +12,15 @@ from the flat arguments a model sends. No Django, no network: the lookup API, th
 MCP gateway all read these objects.
 
 Modules: names (tool and argument names), schemas (OpenAPI → JSON Schema → portable),
-strict (OpenAI and Anthropic strict variants), canonical (build_toolset), render (formats).
+strict (OpenAI and Anthropic strict variants), canonical (build_toolset), render (formats),
+references (x-dependent / x-lookup: what the marketplace resolves without the model).
 """
 
 from plugins.tools.canonical import (
     Binding,
+    Dependent,
     DisabledOperation,
+    Lookup,
     Tool,
     ToolSet,
     build_toolset,
@@ -30,7 +33,9 @@ __all__ = [
     "DEFAULT_FORMAT",
     "FORMATS",
     "Binding",
+    "Dependent",
     "DisabledOperation",
+    "Lookup",
     "Renderer",
     "Tool",
     "ToolSet",

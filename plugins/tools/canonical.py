@@ -9,10 +9,11 @@ argument back to where it goes in the real request, which is how the proxy rebui
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from plugins.tools import names, schemas, strict
+from plugins.tools import names, references, schemas, strict
 
 READ_ONLY_METHODS = frozenset({"get", "head", "options"})
 DESTRUCTIVE_METHODS = frozenset({"delete", "put", "patch"})
@@ -57,6 +58,36 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class Dependent:
+    """An argument the marketplace fills (x-dependent): before the call it runs `operation`,
+    which needs no model input, with `arguments` (spec defaults) and `templates`
+    (x-bootstrap-value, rendered with the member's credential), and reads the value from its
+    answer (`value_at`, else the rule in tools.references; `parameter` is the real name)."""
+
+    operation: str
+    parameter: str
+    value_at: str | None = None
+    arguments: dict = field(default_factory=dict)
+    templates: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A response field made readable (x-lookup): after the call the marketplace runs
+    `operation` with each value found at `pointer` in the `response` answer's schema put in
+    `argument` (plus its `arguments` and `templates`, as for Dependent). `key` names the
+    field in the answer's `lookups`."""
+
+    operation: str
+    argument: str
+    key: str
+    response: str
+    pointer: str | None
+    arguments: dict = field(default_factory=dict)
+    templates: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     operation: str
@@ -79,6 +110,9 @@ class Tool:
     few_shot_examples: tuple = ()
     human_usage_examples: tuple = ()
     helpers: Any = None
+    # argument -> how the marketplace fills it; such arguments are not shown to the model
+    dependents: dict[str, Dependent] = field(default_factory=dict)
+    lookups: tuple[Lookup, ...] = ()
 
     @property
     def resources(self) -> dict[str, str]:
@@ -152,7 +186,130 @@ def build_toolset(plugin: dict, *, security_names: frozenset[str] = frozenset())
                     reason=str(exc),
                 )
             )
+    tools = _with_references(plugin, tools, security_names)
     return ToolSet(plugin=plugin_name, tools=tuple(tools), disabled=tuple(disabled))
+
+
+def set_by_marketplace(param: dict, security_names: frozenset[str] = frozenset()) -> bool:
+    """A parameter the marketplace or the HTTP layer sets (a credential, a transport header):
+    never an argument."""
+    lowered = str(param.get("name")).lower()
+    if param.get("in") == "header" and lowered in RESERVED_HEADERS:
+        return True
+    return lowered in security_names
+
+
+def _with_references(plugin: dict, tools: list[Tool], security_names) -> list[Tool]:
+    """Tools with their x-dependent arguments taken from the model and their x-lookups
+    attached, wherever the referenced operation needs no model input (tools.references)."""
+    by_name = {t.operation: t for t in tools}
+
+    def runnable(op: dict | None, *, caller: str, provided=None) -> Tool | None:
+        target = by_name.get(op.get("name")) if op else None
+        if target is None or target.operation == caller:
+            return None
+        missing = references.missing_input(
+            op,
+            set_by_marketplace=lambda p: set_by_marketplace(p, security_names),
+            provided=provided,
+        )
+        return target if missing is None else None
+
+    out = []
+    for op in plugin.get("operations") or []:
+        tool = by_name.get(op.get("name"))
+        if tool is None:
+            continue
+        dependents: dict[str, Dependent] = {}
+        for param in op.get("parameters") or []:
+            block = param.get("x_dependent")
+            arg = tool.argument_for(param.get("in"), param.get("name"))
+            source = references.operation_at(plugin, block)
+            target = runnable(source, caller=tool.operation)
+            value_at = block.get("field") if isinstance(block, dict) else None
+            if arg is None or target is None or not isinstance(value_at, str | None):
+                continue
+            arguments, templates = _presets(source, target)
+            dependents[arg] = Dependent(
+                target.operation, param["name"], value_at, arguments, templates
+            )
+        lookups = []
+        for block in op.get("lookup") or []:
+            source = references.operation_at(plugin, block)
+            wanted = references.lookup_parameter(block.get("parameter"))
+            target = runnable(source, caller=tool.operation, provided=wanted)
+            argument = target.argument_for(*wanted) if target and wanted else None
+            if argument is None:
+                continue
+            arguments, templates = _presets(source, target)
+            arguments.pop(argument, None)
+            templates.pop(argument, None)
+            pointer = block.get("pointer")
+            key = _lookup_key(pointer, wanted[1])
+            lookups.append(
+                Lookup(
+                    target.operation,
+                    argument,
+                    key,
+                    str(block.get("response")),
+                    pointer,
+                    arguments,
+                    templates,
+                )
+            )
+        out.append(_hide(tool, dependents, tuple(lookups)) if dependents or lookups else tool)
+    return out
+
+
+def _presets(op: dict, tool: Tool) -> tuple[dict, dict]:
+    """The referenced tool's arguments the marketplace fills: defaults of required parameters
+    and every x-bootstrap-value template."""
+    params = op.get("parameters") or []
+    required = {(p.get("in"), p.get("name")) for p in params if p.get("required")}
+    arguments, templates = {}, {}
+    for (location, name), (kind, value) in references.preset_values(op).items():
+        arg = tool.argument_for(location, name)
+        if arg is None:
+            continue
+        if kind == "template":
+            templates[arg] = value
+        elif (location, name) in required:
+            arguments[arg] = value
+    return arguments, templates
+
+
+def _lookup_key(pointer: str | None, parameter: str) -> str:
+    """The response field's name (the last property in the pointer), else the parameter's."""
+    tokens = (pointer or "").split("/")
+    names_in = [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == "properties"]
+    return names_in[-1].replace("~1", "/").replace("~0", "~") if names_in else parameter
+
+
+def _hide(tool: Tool, dependents: dict[str, Dependent], lookups: tuple[Lookup, ...]) -> Tool:
+    """`tool` without the arguments the marketplace fills: not shown, not required (the
+    checking schema keeps them, to check the values the referenced operation gives)."""
+    parameters = {
+        **tool.parameters,
+        "properties": {
+            k: v for k, v in tool.parameters["properties"].items() if k not in dependents
+        },
+    }
+    shown_required = [r for r in tool.parameters.get("required", []) if r not in dependents]
+    parameters.pop("required", None)
+    if shown_required:
+        parameters["required"] = shown_required
+    input_schema = dict(tool.input_schema)
+    input_schema.pop("required", None)
+    if shown_required:
+        input_schema["required"] = shown_required
+    return dataclasses.replace(
+        tool,
+        parameters=parameters,
+        input_schema=input_schema,
+        dependents=dependents,
+        lookups=lookups,
+        **strict.variants(parameters),
+    )
 
 
 def _build_tool(
@@ -193,10 +350,7 @@ def _build_tool(
 
     for param in op.get("parameters") or []:
         location, real = param.get("in"), param.get("name")
-        lowered = str(real).lower()
-        if location == "header" and lowered in RESERVED_HEADERS:
-            continue
-        if lowered in security_names:
+        if set_by_marketplace(param, security_names):
             continue
         schema = param.get("schema") if param.get("schema") is not None else {}
         resource = param.get("x_marketplace_resource") or _resource_of(schema)

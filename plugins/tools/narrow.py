@@ -49,14 +49,4 @@ def narrow(tool: Tool, allowed: dict[str, list[str]]) -> Tool:
         prop["enum"] = sorted(set(values))
         if prop.get("type") in (None, "string"):
             prop["type"] = "string"
-    openai_schema, openai_reason = strict.openai_strict(parameters)
-    anthropic_schema, anthropic_reason, counts = strict.anthropic_strict(parameters)
-    return dataclasses.replace(
-        tool,
-        parameters=parameters,
-        openai_strict=openai_schema,
-        openai_strict_reason=openai_reason,
-        anthropic_strict=anthropic_schema,
-        anthropic_strict_reason=anthropic_reason,
-        anthropic_counts=counts,
-    )
+    return dataclasses.replace(tool, parameters=parameters, **strict.variants(parameters))

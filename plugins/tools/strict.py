@@ -24,6 +24,19 @@ class NotStrict(Exception):
     pass
 
 
+def variants(parameters: dict) -> dict:
+    """A tool's strict fields for `parameters` (Tool's keyword arguments)."""
+    openai_schema, openai_reason = openai_strict(parameters)
+    anthropic_schema, anthropic_reason, counts = anthropic_strict(parameters)
+    return {
+        "openai_strict": openai_schema,
+        "openai_strict_reason": openai_reason,
+        "anthropic_strict": anthropic_schema,
+        "anthropic_strict_reason": anthropic_reason,
+        "anthropic_counts": counts,
+    }
+
+
 def openai_strict(schema: dict) -> tuple[dict | None, str | None]:
     """OpenAI `strict: true`: closed objects, every property required (optional → nullable)."""
     counter = {"properties": 0}

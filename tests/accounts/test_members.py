@@ -40,6 +40,20 @@ def test_it_shows_the_invite_form_to_owners(alice_client):
     assert reverse("member-invite", args=["acme"]) in r.content.decode()
 
 
+def test_each_row_of_the_admins_page_has_its_own_forms_and_selected_role(
+    alice_client, alice_membership, bob_membership
+):
+    html = alice_client.get(reverse("org-members", args=["acme"])).content.decode()
+    for membership, email in ((alice_membership, "alice"), (bob_membership, "bob")):
+        assert f'action="{_role_url(membership)}"' in html
+        assert f'action="{_remove_url(membership)}"' in html
+        row = html.split(f'id="role-{membership.pk}"')[1].split("</select>")[0]
+        selected = [o for o in row.split("<option")[1:] if " selected>" in o]
+        assert [o.split('"')[1] for o in selected] == [membership.role], email
+    assert html.count("(you)") == 1
+    assert "Leave Acme?" in html
+
+
 def test_it_changes_a_role(alice_client, bob_membership):
     r = alice_client.post(_role_url(bob_membership), {"role": "developer"}, follow=True)
     assert r.status_code == 200

@@ -33,6 +33,20 @@ def test_a_user_connects_and_disconnects_their_account_in_a_browser(
     assert connection.state == "connected"
     assert resolve_credential(installation=world.installation, user=alice).headers
 
+    # The provider stops accepting the grant: "My credentials" says so, and one press on
+    # Reconnect goes to the provider and back to that page, under the same CSP.
+    OAuthConnection.objects.filter(user=alice).update(state="needs_reconnect")
+    mine = f"{live_server.url}/o/acme/credentials/"
+    browser.get(mine)
+    assert "needs reconnecting" in browser.find_element(By.CSS_SELECTOR, "main").text
+    browser.find_element(By.XPATH, "//button[normalize-space()='Reconnect']").click()
+    wait(browser).until(ec.url_to_be(mine))
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".messages"), "Connected to Todo")
+    )
+    assert OAuthConnection.objects.get(user=alice).state == "connected"
+
+    browser.get(page)
     browser.find_element(By.XPATH, "//button[text()='Disconnect']").click()
     alert = wait(browser).until(ec.alert_is_present())  # a destructive action asks first
     assert "Disconnect your account from Todo?" in alert.text

@@ -164,6 +164,42 @@ def test_removing_a_member_asks_first(live_server, browser, acme, alice, bob):
 
 @pytest.mark.timeout(90)
 @pytest.mark.django_db(transaction=True)
+def test_a_publisher_archives_a_plugin_after_confirming_and_unarchives_it(
+    live_server, browser, acme, alice
+):
+    plugin = upload_trips(acme, alice)  # passed, never submitted
+    log_in(browser, live_server.url, alice.email, PASSWORD)
+    browser.get(f"{live_server.url}/o/acme/plugins/{plugin.pk}/")
+    archive = "//button[normalize-space()='Archive']"
+    browser.find_element(By.XPATH, archive).click()
+    alert = wait(browser).until(ec.alert_is_present())
+    assert "Archive Trip Planner?" in alert.text
+    alert.dismiss()
+    plugin.refresh_from_db()
+    assert plugin.archived_at is None
+
+    browser.find_element(By.XPATH, archive).click()
+    wait(browser).until(ec.alert_is_present()).accept()
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".messages"), "Archived Trip Planner")
+    )
+    assert not browser.find_elements(By.XPATH, "//button[normalize-space()='Submit for review']")
+    browser.get(f"{live_server.url}/o/acme/plugins/")
+    assert not browser.find_elements(By.LINK_TEXT, "Trip Planner")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "Archived plugins (1)").click()
+    browser.find_element(By.LINK_TEXT, "Trip Planner").click()
+    browser.find_element(By.XPATH, "//button[normalize-space()='Unarchive']").click()
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".messages"), "is back in your plugins")
+    )
+    assert browser.find_element(By.XPATH, "//button[normalize-space()='Submit for review']")
+    plugin.refresh_from_db()
+    assert plugin.archived_at is None
+    assert csp_violations(browser) == []
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.django_db(transaction=True)
 def test_the_audit_log_filters_by_person(live_server, browser, acme, alice, bob):
     invite_member(organization=acme, email="dave@example.com", role="member", invited_by=alice)
     publish_trips(acme, alice)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership, Role
 from plugins.installations.models import AllowList, CallEvent, Installation
-from plugins.proxy.events import drain_call_events
+from plugins.proxy.events import drain_call_events, store_events
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +171,7 @@ def test_try_it_says_why_a_member_without_values_cannot_call(web_as, alice, data
 
 def test_usage_charts_count_calls_errors_and_latency(alice_web, data_install, acme):
     now = timezone.now()
-    CallEvent.objects.bulk_create(
+    store_events(
         [
             CallEvent(
                 request_id=f"r{i}",
@@ -197,7 +197,7 @@ def test_usage_charts_count_calls_errors_and_latency(alice_web, data_install, ac
 
 def test_the_usage_page_costs_the_same_queries_with_more_calls(alice_web, data_install, acme):
     def add(n, start):
-        CallEvent.objects.bulk_create(
+        store_events(
             [
                 CallEvent(
                     request_id=f"q{start + i}",
@@ -237,7 +237,7 @@ def test_a_member_below_admin_cannot_open_the_allow_list_editor(bob_web, data_in
 
 
 def make_calls(acme, installation, users, n=120):
-    CallEvent.objects.bulk_create(
+    store_events(
         [
             CallEvent(
                 request_id=f"c{i}",

@@ -77,6 +77,90 @@ def data_plugin_spec(server: str = "https://api.example.com") -> dict:
     }
 
 
+def trains_spec(server: str, *, guarded_origin: bool = False, home_params=()) -> dict:
+    """searchTrains: its origin city comes from getHomeCity (x-dependent, which needs no model
+    input: its one required parameter has a default); its answer's provider ids are made
+    readable by getProvider (x-lookup)."""
+    origin = {
+        "name": "origin_city_id",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string"},
+        "x-dependent": {"path": "/home_city", "method": "get", "field": "/city/id"},
+    }
+    if guarded_origin:
+        origin["x-marketplace-resource"] = "city"
+    trains_answer = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "provider_id": {
+                    "type": "string",
+                    "x-lookup": {
+                        "path": "/providers",
+                        "method": "get",
+                        "parameter": "$request.query.provider_id",
+                    },
+                },
+            },
+        },
+    }
+    return {
+        "openapi": "3.0.1",
+        "info": {"title": "Trains", "version": "1.0"},
+        "servers": [{"url": server}],
+        "paths": {
+            "/trains": {
+                "get": {
+                    "operationId": "searchTrains",
+                    "summary": "Trains leaving the member's home city",
+                    "parameters": [
+                        origin,
+                        {"name": "date", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "OK",
+                            "content": {"application/json": {"schema": trains_answer}},
+                        }
+                    },
+                }
+            },
+            "/home_city": {
+                "get": {
+                    "operationId": "getHomeCity",
+                    "parameters": [
+                        {
+                            "name": "units",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "default": "metric"},
+                        },
+                        *home_params,
+                    ],
+                    "responses": {"200": {"description": "OK"}},
+                }
+            },
+            "/providers": {
+                "get": {
+                    "operationId": "getProvider",
+                    "parameters": [
+                        {
+                            "name": "provider_id",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {"200": {"description": "OK"}},
+                }
+            },
+        },
+    }
+
+
 def normalized(spec_doc: dict, **manifest_overrides: Any) -> dict:
     """The normalised plugin the validator makes of `spec_doc` (it must pass)."""
     manifest_overrides.setdefault("name_for_model", "data")

@@ -204,3 +204,112 @@ def test_it_warns_that_documented_processors_it_does_not_run_are_passed_through(
     report = validate_openplugin(doc)
     assert report.passed
     assert "openplugin.processor.not_run" in codes(report, "warning")
+
+
+def _city_plugin(home_city: dict, *, dependent: dict | None = None, lookup: dict | None = None):
+    """searchTrains(origin_city_id ← x-dependent) whose answer's provider ids have an x-lookup."""
+    provider = {"type": "string"}
+    if lookup is not None:
+        provider["x-lookup"] = lookup
+    trains = {
+        "operationId": "searchTrains",
+        "parameters": [
+            {
+                "name": "origin_city_id",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string"},
+                "x-dependent": dependent or {"path": "/home_city", "method": "get"},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "items": {"type": "object", "properties": {"provider_id": provider}},
+                        }
+                    }
+                },
+            }
+        },
+    }
+    providers = {
+        "operationId": "getProvider",
+        "parameters": [
+            {"name": "provider_id", "in": "query", "required": True, "schema": {"type": "string"}},
+            {"name": "lang", "in": "query", "required": True, "schema": {"type": "string"}},
+        ],
+        "responses": {"200": {"description": "OK"}},
+    }
+    return openplugin_spec(
+        paths={
+            "/trains": {"get": trains},
+            "/home_city": {"get": home_city},
+            "/providers": {"get": providers},
+        }
+    )
+
+
+def _no_input_op(name: str = "getHomeCity") -> dict:
+    return {"operationId": name, "responses": {"200": {"description": "OK"}}}
+
+
+def test_x_dependent_on_an_operation_that_needs_no_input_is_resolvable_without_findings():
+    report = validate_openplugin(_city_plugin(_no_input_op()))
+    assert report.passed
+    assert not {c for c in codes(report) if c.startswith("openplugin.dependent")}
+
+
+def test_it_says_when_the_model_supplies_an_x_dependent_parameter():
+    needs_city = operation(operationId="getHomeCity")  # a required `username` without default
+    report = validate_openplugin(_city_plugin(needs_city))
+    assert report.passed  # information, not a fault: the parameter stays the model's
+    found = next(f for f in report.findings if f.code == "openplugin.dependent.needs_input")
+    assert found.severity == "info"
+    assert "'getHomeCity' needs model input (username" in found.message
+
+
+def test_a_default_or_a_bootstrap_value_is_input_enough():
+    op = operation(operationId="getHomeCity")
+    op["parameters"][0]["schema"]["default"] = "me"
+    assert "openplugin.dependent.needs_input" not in codes(validate_openplugin(_city_plugin(op)))
+    op = operation(operationId="getHomeCity")
+    op["parameters"][0]["x-bootstrap-value"] = "{{ auth.data.user_id }}"
+    assert "openplugin.dependent.needs_input" not in codes(validate_openplugin(_city_plugin(op)))
+
+
+def test_it_rejects_an_x_dependent_on_its_own_operation_and_a_field_that_is_not_text():
+    own = _city_plugin(_no_input_op(), dependent={"path": "/trains", "method": "get"})
+    assert "openplugin.dependent.self_reference" in codes(validate_openplugin(own), "error")
+    bad_field = _city_plugin(
+        _no_input_op(), dependent={"path": "/home_city", "method": "get", "field": 3}
+    )
+    assert "openplugin.dependent.invalid" in codes(validate_openplugin(bad_field), "error")
+
+
+def test_x_lookup_checks_its_parameter_expression_and_the_other_inputs():
+    lookup = {"path": "/providers", "method": "get", "parameter": "$request.query.provider_id"}
+    report = validate_openplugin(_city_plugin(_no_input_op(), lookup=lookup))
+    found = next(f for f in report.findings if f.code == "openplugin.lookup.needs_input")
+    assert "(lang has no default" in found.message
+    odd = {**lookup, "parameter": "provider_id"}
+    assert "openplugin.lookup.invalid" in codes(
+        validate_openplugin(_city_plugin(_no_input_op(), lookup=odd)), "error"
+    )
+    wrong_place = {**lookup, "parameter": "$request.path.provider_id"}
+    assert "openplugin.lookup.unknown_parameter" in codes(
+        validate_openplugin(_city_plugin(_no_input_op(), lookup=wrong_place)), "warning"
+    )
+
+
+def test_the_synthetic_example_keeps_its_city_ids_for_the_model():
+    """findCityId needs the city's name, so the model supplies origin and destination ids."""
+    report = validate_openplugin(
+        _corpus_spec("openplugin-synthetic-docs-example"), origin="api.example.com"
+    )
+    needs = [f for f in report.findings if f.code == "openplugin.dependent.needs_input"]
+    assert len(needs) == 2
+    assert "lookup" not in " ".join(codes(report))

@@ -82,13 +82,32 @@ def check_bootstrap(ctx: Context, emit: Emit) -> None:
                 )
 
 
-def _target_exists(ctx: Context, block: dict) -> bool:
+def _target(ctx: Context, block: Any) -> Operation | None:
     method, path = block.get("method"), block.get("path")
+    if not isinstance(method, str) or not isinstance(path, str) or ctx.plugin is None:
+        return None
+    return ctx.plugin.operation(method, path)
+
+
+def _needs_input(ctx: Context, target: Operation, provided=None) -> str | None:
+    from plugins.tools.canonical import security_parameter_names, set_by_marketplace
+    from plugins.tools.references import missing_input
+
+    names = security_parameter_names(ctx.spec)
+    return missing_input(
+        target.to_dict(),
+        set_by_marketplace=lambda p: set_by_marketplace(p, names),
+        provided=provided,
+    )
+
+
+def _model_supplies(target: Operation, missing: str) -> str:
+    chained = any(p.name == missing and p.x_dependent for p in target.parameters)
     return (
-        isinstance(method, str)
-        and isinstance(path, str)
-        and ctx.plugin is not None
-        and ctx.plugin.operation(method, path) is not None
+        f"'{target.name}' needs model input ({missing[:80]} has no default or "
+        "x-bootstrap-value"
+        + (", and x-dependent is followed one level deep only" if chained else "")
+        + ")"
     )
 
 
@@ -98,55 +117,103 @@ def _target_exists(ctx: Context, block: dict) -> bool:
     codes={
         "openplugin.dependent.invalid": E,
         "openplugin.dependent.unknown_operation": E,
+        "openplugin.dependent.self_reference": E,
+        "openplugin.dependent.needs_input": I,
         "openplugin.lookup.invalid": E,
         "openplugin.lookup.unknown_operation": E,
         "openplugin.lookup.unknown_parameter": W,
+        "openplugin.lookup.needs_input": I,
     },
 )
 def check_references(ctx: Context, emit: Emit) -> None:
-    """x-dependent and x-lookup name an operation ({path, method}) that exists."""
+    """x-dependent and x-lookup name an operation ({path, method}) of this plugin; the
+    marketplace resolves them when that operation needs no model input (plugins.tools.references)
+    and says so when it can't."""
     if ctx.spec is None or ctx.plugin is None:
         return
-    for _path, _method, raw, where in iter_operations(ctx.spec):
+    for path, method, raw, where in iter_operations(ctx.spec):
         for index, param in enumerate(as_list(raw.get("parameters"))):
             if not isinstance(param, dict) or "x-dependent" not in param:
                 continue
             block, at = param["x-dependent"], f"{where}/parameters/{index}/x-dependent"
-            if not isinstance(block, dict) or not isinstance(block.get("path"), str):
-                emit(
-                    "openplugin.dependent.invalid",
-                    at,
-                    "x-dependent must be {path, method} of another operation.",
-                )
-            elif not _target_exists(ctx, block):
-                emit(
-                    "openplugin.dependent.unknown_operation",
-                    at,
-                    f"x-dependent points at {str(block.get('method')).upper()} "
-                    f"{block['path'][:120]}, which is not an operation of this plugin.",
-                )
+            _check_dependent(ctx, emit, block, at, (method, path), param.get("name"))
     for op in ctx.plugin.operations:
         for lookup in op.lookup:
-            at = f"{op.pointer}/responses/{lookup.get('response')}"
-            if not isinstance(lookup.get("path"), str):
-                emit("openplugin.lookup.invalid", at, "x-lookup must be {path, method, parameter}.")
-                continue
-            if not _target_exists(ctx, lookup):
-                emit(
-                    "openplugin.lookup.unknown_operation",
-                    at,
-                    f"x-lookup points at {str(lookup.get('method')).upper()} "
-                    f"{lookup['path'][:120]}, which is not an operation of this plugin.",
-                )
-                continue
-            target = ctx.plugin.operation(lookup["method"], lookup["path"])
-            name = str(lookup.get("parameter") or "").rsplit(".", 1)[-1]
-            if name and target and name not in {p.name for p in target.parameters}:
-                emit(
-                    "openplugin.lookup.unknown_parameter",
-                    at,
-                    f"x-lookup's parameter '{name[:80]}' is not a parameter of '{target.name}'.",
-                )
+            _check_lookup(ctx, emit, op, lookup)
+
+
+def _check_dependent(ctx: Context, emit: Emit, block: Any, at: str, own, name: Any) -> None:
+    if (
+        not isinstance(block, dict)
+        or not isinstance(block.get("path"), str)
+        or not isinstance(block.get("field", ""), str)
+    ):
+        emit(
+            "openplugin.dependent.invalid",
+            at,
+            "x-dependent must be {path, method} of another operation (and an optional "
+            "`field` string).",
+        )
+        return
+    target = _target(ctx, block)
+    if target is None:
+        emit(
+            "openplugin.dependent.unknown_operation",
+            at,
+            f"x-dependent points at {str(block.get('method')).upper()} "
+            f"{block['path'][:120]}, which is not an operation of this plugin.",
+        )
+    elif (target.method, target.path) == (str(own[0]).lower(), own[1]):
+        emit(
+            "openplugin.dependent.self_reference",
+            at,
+            "x-dependent points at its own operation: the value can't come from the call "
+            "that needs it.",
+        )
+    elif missing := _needs_input(ctx, target):
+        emit(
+            "openplugin.dependent.needs_input",
+            at,
+            f"The model supplies '{str(name)[:80]}': the marketplace fills an x-dependent "
+            f"parameter only when the operation it names needs no model input, and "
+            f"{_model_supplies(target, missing)}.",
+        )
+
+
+def _check_lookup(ctx: Context, emit: Emit, op: Operation, lookup: dict) -> None:
+    from plugins.tools.references import lookup_parameter
+
+    at = f"{op.pointer}/responses/{lookup.get('response')}"
+    wanted = lookup_parameter(lookup.get("parameter"))
+    if not isinstance(lookup.get("path"), str) or wanted is None:
+        emit(
+            "openplugin.lookup.invalid",
+            at,
+            "x-lookup must be {path, method, parameter}, the parameter written "
+            "$request.<query|path|header|cookie>.<name>.",
+        )
+        return
+    target = _target(ctx, lookup)
+    if target is None:
+        emit(
+            "openplugin.lookup.unknown_operation",
+            at,
+            f"x-lookup points at {str(lookup.get('method')).upper()} "
+            f"{lookup['path'][:120]}, which is not an operation of this plugin.",
+        )
+    elif wanted not in {(p.location, p.name) for p in target.parameters}:
+        emit(
+            "openplugin.lookup.unknown_parameter",
+            at,
+            f"x-lookup's parameter '{wanted[1][:80]}' is not a {wanted[0]} parameter of "
+            f"'{target.name}'.",
+        )
+    elif missing := _needs_input(ctx, target, provided=wanted):
+        emit(
+            "openplugin.lookup.needs_input",
+            at,
+            f"The marketplace can't resolve this x-lookup: {_model_supplies(target, missing)}.",
+        )
 
 
 def _chains(spec: dict) -> Iterator[tuple[str, Any]]:
