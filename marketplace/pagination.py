@@ -6,6 +6,8 @@ client that ignores paging still gets a valid first page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
@@ -32,6 +34,22 @@ PAGE_PARAMETERS = [
 ]
 
 
+def page_headers(total: str = "How many items the list has.") -> list[OpenApiParameter]:
+    """The response headers of a paged list, for its schema (`total` says what is counted)."""
+    return [
+        OpenApiParameter(
+            "X-Total-Count", int, OpenApiParameter.HEADER, response=[200], description=total
+        ),
+        OpenApiParameter(
+            "Link",
+            str,
+            OpenApiParameter.HEADER,
+            response=[200],
+            description='RFC 8288 links to the neighbouring pages (rel="next", rel="prev").',
+        ),
+    ]
+
+
 def _int_param(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
     """The parameter as an integer in [minimum, maximum]; anything else (a word, `null`, a
     sign, a number out of range) is the client's mistake, answered 400 rather than guessed."""
@@ -48,11 +66,27 @@ def _int_param(request: Request, name: str, default: int, minimum: int, maximum:
 
 
 def paginated_response(request: Request, queryset: QuerySet, serialize) -> Response:
+    """The page of `queryset` the request asks for, serialized, with its total."""
+    return paged_response(
+        request,
+        lambda offset, limit: (serialize(queryset[offset : offset + limit]), None),
+        count=queryset.count,
+    )
+
+
+def paged_response(
+    request: Request,
+    fetch: Callable[[int, int], tuple[list, int | None]],
+    count: Callable[[], int],
+) -> Response:
+    """The page the request asks for: `fetch(offset, limit)` gives its items and, when it
+    could tell at no cost, the total; otherwise `count()` gives it (X-Total-Count)."""
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 0, MAX_OFFSET)
-    total = queryset.count()
-    page = queryset[offset : offset + limit]
-    response = Response(serialize(page))
+    items, total = fetch(offset, limit)
+    if total is None:
+        total = count()
+    response = Response(items)
     response["X-Total-Count"] = str(total)
     url = request.build_absolute_uri()
     links = []

@@ -10,6 +10,7 @@ from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonRespons
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils.functional import SimpleLazyObject
 
 from marketplace.limits import client_error
 from marketplace.middleware import is_api_request
@@ -18,9 +19,18 @@ logger = logging.getLogger(__name__)
 
 
 def home(request):
-    from plugins.selectors import recently_published
+    from plugins import selectors
 
-    return render(request, "home.html", {"plugins": recently_published(limit=12)})
+    return render(
+        request,
+        "home.html",
+        {
+            # Evaluated only when the cached fragment has to be rendered afresh.
+            "plugins": SimpleLazyObject(lambda: selectors.recently_published(limit=12)),
+            "generation": selectors.catalog_generation(),
+            "cache_seconds": selectors.RECENT_CACHE_SECONDS,
+        },
+    )
 
 
 async def healthz(request):

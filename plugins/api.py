@@ -18,9 +18,15 @@ from rest_framework.response import Response
 from accounts.models import Role
 from accounts.tenancy import OrganizationAPIView
 from marketplace.api_errors import THROTTLED_RESPONSE, ErrorOutput, refuse_unknown_parameters
-from marketplace.pagination import PAGE_PARAMETER_NAMES, PAGE_PARAMETERS, paginated_response
+from marketplace.pagination import (
+    PAGE_PARAMETER_NAMES,
+    PAGE_PARAMETERS,
+    page_headers,
+    paged_response,
+)
 from marketplace.parsers import BoundedJSONParser
 from plugins import publishing, registration, selectors, throttling
+from plugins.api_list import page_fetcher
 from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, ValidationRun, Visibility
 from plugins.validation.parsing import MANIFEST_MAX_BYTES, SPEC_MAX_BYTES
@@ -147,9 +153,11 @@ class SubmissionOutput(serializers.Serializer):
 
 class PluginListApi(OrganizationAPIView):
     """GET: published plugins and the caller organization's own. `?search=` (or its older name
-    `?q=`) matches every word, the last as a prefix, best match first (name over description);
-    without it, by name. Any other query parameter than these and `limit`/`offset` is refused
-    with 400 `unknown_parameter`.
+    `?q=`) matches every word, the last as a prefix, best match first (name over description),
+    and lists the 1,000 best matches at most; without it, by name. `X-Total-Count` counts what
+    can be paged through: every plugin listed (the published ones as of the last minute at
+    most), or a search's matches up to 1,000. Any other query parameter than these and
+    `limit`/`offset` is refused with 400 `unknown_parameter`.
 
     POST: register a plugin (developer role or above) by URL (JSON) or by upload (multipart),
     answered 202 with the validation run to follow. Nothing is parsed in the request: byte-
@@ -183,16 +191,21 @@ class PluginListApi(OrganizationAPIView):
             ),
             OpenApiParameter("q", str, description="The same as `search` (older name)."),
             *PAGE_PARAMETERS,
+            *page_headers(
+                "How many plugins can be paged through: every plugin listed (the published "
+                "ones as of a minute ago at most), or a search's matches up to 1,000."
+            ),
         ],
         responses={200: PluginOutput(many=True), 400: ErrorOutput},
     )
     def get(self, request):
         refuse_unknown_parameters(request, {"search", "q", *PAGE_PARAMETER_NAMES})
         query = request.query_params.get("search", request.query_params.get("q", ""))
-        plugins = selectors.plugins_visible_to(organization=self.actor.organization, query=query)
-        context = _plugin_context(request, self.actor)
-        return paginated_response(
-            request, plugins, lambda page: PluginOutput(page, many=True, context=context).data
+        organization = self.actor.organization
+        return paged_response(
+            request,
+            page_fetcher(organization=organization, query=query, request=request),
+            count=lambda: selectors.count_visible_to(organization=organization, query=query),
         )
 
     @extend_schema(

@@ -146,6 +146,21 @@ def operations(normalized: dict) -> list[dict]:
     return shown
 
 
+def version_facts(normalized: dict) -> dict:
+    """What the plugin page shows of a version besides its operations: the service's host, the
+    auth in plain words, "try asking", the contact address and the legal link (unvetted: the
+    caller vets links)."""
+    contact = normalized.get("contact_email")
+    legal = normalized.get("legal_info_url")
+    return {
+        "host": service_host(normalized),
+        "auth": auth_explanation(normalized),
+        "try_asking": try_asking(normalized),
+        "contact_email": contact if isinstance(contact, str) else "",
+        "legal_info_url": legal if isinstance(legal, str) else "",
+    }
+
+
 def changelog(diff: dict | None) -> list[str]:
     """A version's diff against the one before it, as short sentences."""
     if not diff:

@@ -17,11 +17,25 @@ import re
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import Organization
+from plugins import presentation
+from plugins.listing import vetted_link
 from plugins.models import (
     LARGE_VERSION_FIELDS,
     PUBLISHED_STATES,
@@ -130,10 +144,16 @@ GENERATION_CACHE_KEY = "catalog:generation:v1"
 STOREFRONT_CACHE_SECONDS = 60
 
 
+def catalog_generation() -> int:
+    """The catalog's current generation: what is cached under it is forgotten when
+    forget_catalog_caches starts a new one."""
+    return cache.get_or_set(GENERATION_CACHE_KEY, 1, None)
+
+
 def storefront_cache_key(*, query: str, page: str) -> str:
     """Names one rendered storefront page (search text and page number) in the current
-    generation of the catalog: forget_catalog_caches starts a new one."""
-    generation = cache.get_or_set(GENERATION_CACHE_KEY, 1, None)
+    generation of the catalog."""
+    generation = catalog_generation()
     digest = hashlib.sha256(query.encode()).hexdigest()[:24]
     return f"{generation}:{digest}:{page[:8]}"
 
@@ -151,20 +171,81 @@ def forget_catalog_caches() -> None:
         cache.incr(GENERATION_CACHE_KEY)
 
 
+def _published_by_public_id(public_id: str) -> QuerySet[Plugin]:
+    return (
+        Plugin.objects.filter(_PUBLISHED, public_id=public_id)
+        .filter(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
+        .select_related("organization", "published_version")
+    )
+
+
 def published_plugin_or_404(*, public_id: str, with_logo: bool = False) -> Plugin:
     """A published public or unlisted plugin by its unguessable public id, with its published
     version's display columns (and the logo's bytes only when asked)."""
     deferred = [f for f in _CARD_DEFERRED if not (with_logo and f.endswith("__logo"))]
-    plugin = (
-        Plugin.objects.filter(_PUBLISHED, public_id=public_id)
-        .filter(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
-        .select_related("organization", "published_version")
-        .defer(*deferred)
-        .first()
-    )
+    plugin = _published_by_public_id(public_id).defer(*deferred).first()
     if plugin is None:
         raise Http404
     return plugin
+
+
+# What the plugin page reads of a plugin; the rest comes from caches (PAGE_CACHE_SECONDS).
+_PAGE_FIELDS = (
+    "public_id",
+    "organization__name",
+    "listed_name",
+    "listed_description",
+    "visibility",
+    "review_state",
+    "reviewed_at",
+    "published_version__number",
+    "published_version__logo_content_type",
+    "published_version__validated_at",
+)
+
+
+PAGE_PLUGIN_CACHE_SECONDS = 60
+
+
+def plugin_page_or_404(*, public_id: str, generation: int) -> Plugin:
+    """published_plugin_or_404 for the plugin's page: only the columns it shows, and
+    `run_summary`, the summary of the published version's latest validation run.
+
+    Cached for a minute in the catalog's `generation` (catalog_generation()): a change to the
+    listing (a new version, a decision, a visibility) shows at once, a re-validation's summary
+    or a renamed publisher within a minute, like the storefront's cached pages."""
+    digest = hashlib.sha256(public_id.encode()).hexdigest()[:32]
+    key = f"plugin-page:plugin:v1:{generation}:{digest}"
+    plugin = cache.get(key)
+    if plugin is None:
+        latest = ValidationRun.objects.filter(version=OuterRef("published_version_id"))
+        plugin = (
+            _published_by_public_id(public_id)
+            .only(*_PAGE_FIELDS)
+            .annotate(run_summary=Subquery(latest.order_by("-created_at").values("summary")[:1]))
+            .first()
+        )
+        if plugin is None:
+            raise Http404
+        cache.set(key, plugin, PAGE_PLUGIN_CACHE_SECONDS)
+    return plugin
+
+
+PAGE_CACHE_SECONDS = 24 * 60 * 60
+
+
+def version_facts(*, version: PluginVersion) -> dict:
+    """presentation.version_facts of a validated version, its legal link vetted. Cached by
+    version id (a validated version's documents never change): a page served from the cache
+    never reads the document column."""
+    key = f"plugin-page:facts:v1:{version.pk}"
+    facts = cache.get(key)
+    if facts is None:
+        facts = presentation.version_facts(version.normalized or {})
+        facts["legal_url"] = vetted_link(facts.pop("legal_info_url"))
+        if version.validated_at is not None:
+            cache.set(key, facts, PAGE_CACHE_SECONDS)
+    return facts
 
 
 def plugins_visible_to(*, organization: Organization, query: str = "") -> QuerySet[Plugin]:
@@ -193,6 +274,62 @@ def plugins_visible_to(*, organization: Organization, query: str = "") -> QueryS
         "name",
         "pk",
     )
+
+
+LISTED_COUNT_CACHE_KEY = "catalog:listed-count:v1"  # (generation, count)
+LISTED_COUNT_CACHE_SECONDS = 60
+SEARCH_MAX_RESULTS = 1000
+
+
+def count_visible_to(*, organization: Organization, query: str = "") -> int:
+    """How many plugins `plugins_visible_to` lists (a search: at most SEARCH_MAX_RESULTS).
+
+    Without a search, the listed plugins' count is kept in the cache for the catalog's
+    generation (forget_catalog_caches starts a new one; a minute at most): only the caller's
+    own unlisted plugins are counted per request, off the organization index."""
+    own = Q(organization=organization)
+    if search_terms(query):
+        matching = plugins_visible_to(organization=organization, query=query)
+        return matching.order_by().values("pk")[:SEARCH_MAX_RESULTS].count()
+    generation, listed = _listed_count_state()
+    if listed is None:
+        counts = Plugin.objects.filter(own | _LISTED).aggregate(
+            listed=Count("pk", filter=_LISTED), own=Count("pk", filter=own & ~_LISTED)
+        )
+        cache.set(
+            LISTED_COUNT_CACHE_KEY, (generation, counts["listed"]), LISTED_COUNT_CACHE_SECONDS
+        )
+        return counts["listed"] + counts["own"]
+    return listed + Plugin.objects.filter(own).exclude(_LISTED).count()
+
+
+def cached_listed_count() -> int | None:
+    """How many plugins are listed, as counted in this catalog generation (None: not yet)."""
+    return _listed_count_state()[1]
+
+
+def _listed_count_state() -> tuple[int, int | None]:
+    cached = cache.get_many([GENERATION_CACHE_KEY, LISTED_COUNT_CACHE_KEY])
+    generation = cached.get(GENERATION_CACHE_KEY)
+    if generation is None:
+        generation = catalog_generation()
+    counted_in, listed = cached.get(LISTED_COUNT_CACHE_KEY, (None, None))
+    return generation, listed if counted_in == generation else None
+
+
+def own_unlisted_count(*, organization: Organization) -> Coalesce:
+    """An expression (a scalar subquery, evaluated once per query): how many of the
+    organization's plugins are not listed. With cached_listed_count, the total of
+    plugins_visible_to without a search."""
+    counted = (
+        Plugin.objects.filter(organization=organization)
+        .exclude(_LISTED)
+        .order_by()
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
 
 
 def plugin_visible_to_or_none(*, organization: Organization, plugin_id: int) -> Plugin | None:

@@ -19,7 +19,6 @@ from plugins import presentation, publishing, registration, review, selectors, t
 from plugins.console.selectors import install_targets
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.ingest.links import SERVED_LOGO_TYPES
-from plugins.listing import vetted_link
 from plugins.models import Plugin, PluginVersion, RunStage, ValidationRun
 
 PROGRESS_STAGES = [
@@ -56,26 +55,30 @@ def storefront(request):
 
 
 def storefront_plugin(request, public_id: str):
-    plugin = selectors.published_plugin_or_404(public_id=public_id)
+    """A published plugin's page. What a version shows is cached per version (its operations
+    as a rendered fragment, the rest in `facts`), the plugin and its version history in the
+    catalog's generation: a page served from the caches costs no query."""
+    generation = selectors.catalog_generation()
+    plugin = selectors.plugin_page_or_404(public_id=public_id, generation=generation)
     published = plugin.published_version
-    normalized = published.normalized or {}
-    run = selectors.latest_run(version=published)
     return render(
         request,
         "plugins/storefront_plugin.html",
         {
             "plugin": plugin,
-            "spec": normalized,
-            "auth": presentation.auth_explanation(normalized),
-            "try_asking": presentation.try_asking(normalized),
-            "operations": presentation.operations(normalized),
-            "host": presentation.service_host(normalized),
-            "legal_url": vetted_link(normalized.get("legal_info_url")),
-            "versions": [
-                (version, presentation.changelog(version.diff))
-                for version in selectors.public_versions_of(plugin=plugin)
-            ],
-            "run": run,
+            "facts": selectors.version_facts(version=published),
+            # Evaluated only when the template's cached fragments have to be rendered afresh.
+            "operations": SimpleLazyObject(
+                lambda: presentation.operations(published.normalized or {})
+            ),
+            "versions": SimpleLazyObject(
+                lambda: [
+                    (version, presentation.changelog(version.diff))
+                    for version in selectors.public_versions_of(plugin=plugin)
+                ]
+            ),
+            "generation": generation,
+            "cache_seconds": selectors.PAGE_CACHE_SECONDS,
             "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
             "install_targets": install_targets(user=request.user, plugin=plugin),
         },

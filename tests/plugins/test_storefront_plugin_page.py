@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from plugins import presentation, review
+from plugins import presentation, review, selectors
 from plugins.ingest.run import execute_run
+from plugins.models import ValidationRun
 from plugins.registration import register_plugin_by_upload
 from tests.support.trips_plugin import MANIFEST, openapi
 
@@ -116,19 +119,61 @@ def test_anonymous_visitors_are_asked_to_log_in_to_install(client, acme, alice):
     assert "Log in to install" not in client.get(f"/plugins/{plugin.public_id}/").content.decode()
 
 
+def page_queries(client, path: str) -> tuple[int, int]:
+    """(queries of a first visit, queries of the next one)."""
+    cache.clear()
+    with CaptureQueriesContext(connection) as first:
+        client.get(path)
+    with CaptureQueriesContext(connection) as again:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(first), len(again)
+
+
 def test_the_page_costs_the_same_queries_however_many_versions(client, acme, alice):
     plugin = publish(acme, alice)
-    client.get(f"/plugins/{plugin.public_id}/")
-    with CaptureQueriesContext(connection) as one_version:
-        client.get(f"/plugins/{plugin.public_id}/")
+    one_version = page_queries(client, f"/plugins/{plugin.public_id}/")
     publish(acme, alice, spec=openapi(extra_operation=True))
     spec = openapi(extra_operation=True)
     spec["info"]["version"] = "3"
     publish(acme, alice, spec=spec)
-    with CaptureQueriesContext(connection) as three_versions:
-        r = client.get(f"/plugins/{plugin.public_id}/")
-    assert "v3" in r.content.decode()
-    assert len(three_versions) == len(one_version)
+
+    assert page_queries(client, f"/plugins/{plugin.public_id}/") == one_version
+    assert one_version[1] == 0  # the plugin and its version's presentation come from caches
+    assert "v3" in client.get(f"/plugins/{plugin.public_id}/").content.decode()
+
+
+def test_a_new_version_shows_at_once_and_a_new_run_within_a_minute(
+    client, acme, alice, monkeypatch
+):
+    monkeypatch.setattr(selectors, "PAGE_PLUGIN_CACHE_SECONDS", 1)
+    plugin = publish(acme, alice)
+    path = f"/plugins/{plugin.public_id}/"
+    assert "getWeather" not in client.get(path).content.decode()
+
+    plugin = publish(acme, alice, spec=openapi(extra_operation=True))
+    html = client.get(path).content.decode()
+    assert "getWeather" in html
+    assert "Added getWeather" in html
+
+    run = ValidationRun.objects.filter(version=plugin.published_version).latest("created_at")
+    ValidationRun.objects.filter(pk=run.pk).update(summary="Re-checked: 1 warning.")
+    assert "Re-checked: 1 warning." not in client.get(path).content.decode()
+    time.sleep(1.1)
+    assert "Re-checked: 1 warning." in client.get(path).content.decode()
+
+
+def test_a_suspended_plugin_is_gone_at_once(
+    client, acme, alice, django_capture_on_commit_callbacks
+):
+    plugin = publish(acme, alice)
+    path = f"/plugins/{plugin.public_id}/"
+    assert client.get(path).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        review.suspend_plugin(plugin=plugin, reviewer=alice, reason="Abuse.")
+
+    assert client.get(path).status_code == 404
 
 
 def test_a_published_plugin_stays_listed_while_its_update_awaits_review(client, acme, alice):
