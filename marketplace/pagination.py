@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -63,15 +62,6 @@ def _int_param(request: Request, name: str, default: int, minimum: int, maximum:
     ):
         raise ValidationError({name: [f"Must be an integer from {minimum} to {maximum}."]})
     return int(raw)
-
-
-def paginated_response(request: Request, queryset: QuerySet, serialize) -> Response:
-    """The page of `queryset` the request asks for, serialized, with its total."""
-    return paged_response(
-        request,
-        lambda offset, limit: (serialize(queryset[offset : offset + limit]), None),
-        count=queryset.count,
-    )
 
 
 def paged_response(
