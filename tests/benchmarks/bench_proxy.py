@@ -6,11 +6,15 @@ PostgreSQL and Redis from DATABASE_URL / REDIS_URL (a separate `<name>_proxybenc
 created afresh). It prints:
 
 - latency at concurrency 1: the upstream called directly; the same call through the full
-  pipeline (token, member, installation, policy, arguments, allow-list, assertion, outbound
-  call, call event); the overhead (proxied minus direct) at p50 and p99; and the proxy's own
-  time as reported in Server-Timing — with and without an x-filter;
+  pipeline (token, member, installation, policy, arguments, allow-list, assertion, the
+  publisher's service key from the vault, outbound call, call event), the paths interleaved
+  request by request so that they share the machine's load; the overhead (proxied minus
+  direct) at p50 and p99; and the proxy's own time as reported in Server-Timing — with and
+  without an x-filter;
 - throughput at concurrency 32 through the proxy, against the same server's trivial async
   endpoint (/healthz) as the floor;
+- the server's CPU time per request (less sensitive than wall clock to a busy machine);
+- aiohttp against httpx as the upstream pool (plugins/outbound/pool_comparison.py);
 - the lookup API's p50 for a member with 50 installations in a database of 10,000 plugins and
   1,000 organizations.
 
@@ -150,6 +154,7 @@ def cpu_seconds(pid: int) -> float:
 def seed(upstream_url: str) -> dict:
     from accounts.models import CredentialKind, Membership, Role
     from accounts.services import create_organization, create_user, issue_credential
+    from plugins.credentials.services import set_service_credential
     from plugins.installations.services import install_plugin, set_allow_list
     from tests.proxy.conftest import publish_version
     from tests.proxy.test_filters import chain
@@ -162,9 +167,11 @@ def seed(upstream_url: str) -> dict:
     _, token = issue_credential(
         organization=org, kind=CredentialKind.PERSONAL, name="b", created_by=member, user=member
     )
+    # A service key, so the measured path injects a credential (vault, cache) like most plugins.
+    auth = {"type": "service_http", "authorization_type": "bearer"}
     plain = install_plugin(
         organization=org,
-        version=publish_version(org, data_plugin_spec(upstream_url), base=upstream_url),
+        version=publish_version(org, data_plugin_spec(upstream_url), base=upstream_url, auth=auth),
         installed_by=owner,
     )
     spec = data_plugin_spec(upstream_url)
@@ -173,9 +180,11 @@ def seed(upstream_url: str) -> dict:
     )
     filtered = install_plugin(
         organization=org,
-        version=publish_version(org, spec, base=upstream_url, name="filtered"),
+        version=publish_version(org, spec, base=upstream_url, name="filtered", auth=auth),
         installed_by=owner,
     )
+    for installation in (plain, filtered):
+        set_service_credential(plugin=installation.plugin, token="bench-service-key", set_by=owner)
     for installation in (plain, filtered):
         set_allow_list(
             installation=installation,
