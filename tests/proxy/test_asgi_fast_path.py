@@ -82,3 +82,44 @@ def test_a_host_not_allowed_goes_to_django_which_refuses_it(data_install, token,
 
     assert asyncio.run(go()).status_code == 400
     assert upstream.connections == 0
+
+
+def test_calls_that_miss_the_context_cache_together_load_it_once(
+    data_install, token, upstream, monkeypatch
+):
+    from plugins.proxy import fast
+    from plugins.proxy.context import contexts
+
+    loads = []
+    real_load = fast._load_context
+
+    async def counted(*args):
+        loads.append(args[1])
+        return await real_load(*args)
+
+    monkeypatch.setattr(fast, "_load_context", counted)
+    contexts.clear()
+    body = json.dumps({"arguments": {"database": "sales", "question": "how many?"}})
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def go():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            try:
+                return await asyncio.gather(
+                    *(
+                        client.post(
+                            call_path(data_install, "querySqlDatabase"), content=body, headers=auth
+                        )
+                        for _ in range(12)
+                    )
+                )
+            finally:
+                await close_loop_session()
+
+    responses = asyncio.run(go())
+    assert [r.status_code for r in responses] == [200] * 12
+    assert loads == [data_install.pk]
+    assert len(upstream.seen) == 12
+    drain_call_events()
+    assert CallEvent.objects.filter(decision="allowed").count() == 12
