@@ -126,29 +126,47 @@ def bearer_token(header: str) -> str | None:
 
 
 async def _context_and_rate(token: str, installation_id: int, on_behalf_of: str):
-    """The cached call context (reloaded when stale), after counting the call once."""
+    """(the cached call context, reloaded when stale; the raw credential entry read with the
+    rate limits, or None), after counting the call once."""
     if not settings.REDIS_URL:  # `make run`: no shared cache to invalidate, so no caching
         context = await _load_context(token, installation_id, on_behalf_of)
         await sync_to_async(ratelimit.check_rate, thread_sensitive=True)(
             user_id=context.user.pk, installation_id=installation_id
         )
-        return context
+        return context, None
     key = contexts.key(token, installation_id, on_behalf_of)
     cached = contexts.get(key, generation=...)
     if cached is not None:
-        generation = await ratelimit.check_rate_async(
-            user_id=cached.user.pk, installation_id=installation_id
+        read = pipeline.credential_prefetch_key(cached.installation, cached.user)
+        generation, raw = await ratelimit.check_rate_and_read_async(
+            user_id=cached.user.pk, installation_id=installation_id, read=read
         )
         if contexts.get(key, generation) is cached:
-            return cached
+            return cached, raw
         context = await _load_once(key, token, installation_id, on_behalf_of)
+        if pipeline.credential_prefetch_key(context.installation, context.user) != read:
+            raw = None
     else:
         context = await _load_once(key, token, installation_id, on_behalf_of)
-        generation = await ratelimit.check_rate_async(
-            user_id=context.user.pk, installation_id=installation_id
+        generation, raw = await ratelimit.check_rate_and_read_async(
+            user_id=context.user.pk,
+            installation_id=installation_id,
+            read=pipeline.credential_prefetch_key(context.installation, context.user),
         )
     contexts.put(key, generation, context)
-    return context
+    return context, raw
+
+
+async def _credential(installation, user, prefetched: bytes | None):
+    """The credential to inject: from the entry read with the rate limits when that is
+    enough (no thread, no extra round trip), else `pipeline.credential_for` off the loop."""
+    if pipeline.auth_type(installation) == "none":
+        return None
+    if prefetched is not None:
+        credential = pipeline.prefetched_credential(installation, user, prefetched)
+        if credential is not None:
+            return credential
+    return await _credential_for(installation, user)
 
 
 _loading: dict[tuple, asyncio.Future] = {}
@@ -227,7 +245,7 @@ async def answer_call(
         )
     request_id = new_request_id()
     try:
-        context = await _context_and_rate(token, installation_id, on_behalf_of)
+        context, prefetched = await _context_and_rate(token, installation_id, on_behalf_of)
     except ProxyError as exc:
         headers = dict(exc.headers)
         if exc.status == 401:
@@ -260,11 +278,7 @@ async def answer_call(
             operation=operation,
             arguments=payload.get("arguments", {}),
         )
-        credential = (
-            None
-            if pipeline.auth_type(installation) == "none"
-            else await _credential_for(installation, user)
-        )
+        credential = await _credential(installation, user, prefetched)
         sent_at = time.perf_counter()
         response = await _send(prepared.upstream, credential, installation, user)
         upstream_ms = (time.perf_counter() - sent_at) * 1000
