@@ -2,10 +2,12 @@
 
 Same steps as `pipeline.call_operation` (it reuses them), arranged for the hot path under ASGI:
 the caller's context (token → actor → member → installation → policy) is cached per process
-and re-checked against the installation's generation in the same Redis round trip that counts
-the rate limits; the request goes out through the pooled async outbound client; the call event
-is one XADD. Only a cache miss, a credential lookup and an x-filter leave the event loop (to a
-worker thread; the filter renders in the sandbox's worker processes).
+(one load for concurrent misses) and re-checked against the installation's generation in the
+same Redis round trip that counts the rate limits and reads the sealed service or user key; the
+request goes out through the pooled async outbound client; the call event is one XADD, made
+after the answer is sent (plugins.proxy.asgi). Only a cache miss, an OAuth token, a "last used"
+note and an x-filter leave the event loop (to the shared thread pool under plugins.proxy.asgi;
+the filter renders in the sandbox's worker processes).
 
 Documented in the API schema through `CallApi` (plugins/proxy/api.py), which the URL names as
 its class; this function serves it.
