@@ -88,20 +88,7 @@ class _PoolTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._pool.handle_async_request(
-            httpcore.Request(
-                method=request.method,
-                url=httpcore.URL(
-                    scheme=request.url.raw_scheme,
-                    host=request.url.raw_host,
-                    port=request.url.port,
-                    target=request.url.raw_path,
-                ),
-                headers=request.headers.raw,
-                content=request.stream,
-                extensions={"timeout": request.extensions.get("timeout", {})},
-            )
-        )
+        response = await self._pool.handle_async_request(transport.core_request(request))
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,

@@ -78,20 +78,8 @@ class VettedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions={"timeout": request.extensions.get("timeout", {})},
-        )
         with _mapped_errors():
-            core_response = self._pool.handle_request(core_request)
+            core_response = self._pool.handle_request(core_request(request))
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,
@@ -101,6 +89,22 @@ class VettedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def core_request(request: httpx.Request) -> httpcore.Request:
+    """httpx's request as httpcore's pool takes it."""
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(
+            scheme=request.url.raw_scheme,
+            host=request.url.raw_host,
+            port=request.url.port,
+            target=request.url.raw_path,
+        ),
+        headers=request.headers.raw,
+        content=request.stream,
+        extensions={"timeout": request.extensions.get("timeout", {})},
+    )
 
 
 class VettedBackend(httpcore.NetworkBackend):
