@@ -6,8 +6,11 @@ so a reader never sees a value the database no longer has for longer than one in
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
+from django.core.cache.backends.base import get_key_func
 from django.core.cache.backends.redis import RedisSerializer
 from django.db import transaction
 
@@ -55,11 +58,18 @@ def first_use_in(key: str, seconds: int) -> bool:
 def redis_key(key: str) -> str | None:
     """The Redis key that holds `key`'s entry, for a caller that reads it in a round trip of
     its own (the proxy's async face, with its rate limits); None unless the cache is the Redis
-    at REDIS_URL."""
+    at REDIS_URL. Made as the cache makes it (KEY_PREFIX, VERSION, KEY_FUNCTION), without the
+    per-call lookup of the cache's connection object."""
     config = settings.CACHES.get("default", {})
     if config.get("BACKEND") != REDIS_BACKEND or config.get("LOCATION") != settings.REDIS_URL:
         return None
-    return caches["default"].make_and_validate_key(key)
+    key_func = _key_func(config.get("KEY_FUNCTION"))
+    return key_func(key, config.get("KEY_PREFIX", ""), config.get("VERSION", 1))
+
+
+@functools.lru_cache(maxsize=4)
+def _key_func(key_function):
+    return get_key_func(key_function)
 
 
 def loads(raw: bytes | None):

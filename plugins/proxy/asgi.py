@@ -35,9 +35,11 @@ def with_fast_calls(django_app):
     async def app(scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST":
             match = CALL_PATH.match(scope["path"])
-            if match is not None and _host_allowed(scope):
-                await _serve(scope, receive, send, match)
-                return
+            if match is not None:
+                headers = _headers(scope)
+                if _host_allowed(headers):
+                    await _serve(headers, receive, send, match)
+                    return
         await django_app(scope, receive, send)
 
     return app
@@ -49,8 +51,8 @@ def _headers(scope) -> dict[str, str]:
     }
 
 
-def _host_allowed(scope) -> bool:
-    host = _headers(scope).get("host", "")
+def _host_allowed(headers: dict[str, str]) -> bool:
+    host = headers.get("host", "")
     domain, _port = split_domain_port(host)
     return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
@@ -68,8 +70,7 @@ async def _read_body(receive) -> bytes | None:
             return bytes(body)
 
 
-async def _serve(scope, receive, send, match) -> None:
-    headers = _headers(scope)
+async def _serve(headers: dict[str, str], receive, send, match) -> None:
     body = await _read_body(receive)
     event = None
     if body is None:
