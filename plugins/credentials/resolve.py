@@ -57,6 +57,34 @@ def resolve_credential(*, installation, user) -> InjectedCredential:
     return _oauth(installation, user, forced=False, rejected_generation=None)
 
 
+def prefetch_key(*, installation, user) -> str | None:
+    """For the proxy's async face: the Redis key whose raw value lets `resolve_prefetched`
+    resolve this call's credential without the database (service and user keys), else None."""
+    kind = auth_type(installation.version)
+    if kind == "service_http":
+        return cache.redis_key(cache.service_key(installation.plugin_id))
+    if kind == "user_http" and user is not None:
+        return cache.redis_key(cache.user_key(installation.pk, user.pk))
+    return None
+
+
+def resolve_prefetched(*, installation, user, raw: bytes | None) -> InjectedCredential | None:
+    """`resolve_credential` from the raw value at `prefetch_key`, touching neither the database
+    nor the network; None when that isn't enough (no entry, an unreadable one, a "last used" to
+    note): the caller then calls `resolve_credential`, which does the rest."""
+    entry = cache.loads(raw)
+    if not isinstance(entry, dict):
+        return None
+    kind = auth_type(installation.version)
+    if kind == "user_http" and _last_used_due("user", entry["id"]):
+        return None
+    try:
+        secret = vault.open_sealed(entry["sealed"], context=entry["context"])
+    except vault.CredentialUnreadable:
+        return None
+    return _injected(installation, secret, kind=kind)
+
+
 def force_refresh(*, installation, user, rejected: InjectedCredential) -> InjectedCredential:
     kind = auth_type(installation.version)
     if kind != "oauth" or user is None:
@@ -105,10 +133,14 @@ def _user_key(installation, user) -> InjectedCredential:
 _last_noted: dict[tuple[str, int], float] = {}
 
 
+def _last_used_due(kind: str, row_id: int) -> bool:
+    return time.monotonic() - _last_noted.get((kind, row_id), -LAST_USED_EVERY) >= LAST_USED_EVERY
+
+
 def _first_use_in_a_while(kind: str, row_id: int) -> bool:
     """Throttle "last used" writes per process, without a round trip on the hot path."""
     now = time.monotonic()
-    if now - _last_noted.get((kind, row_id), -LAST_USED_EVERY) < LAST_USED_EVERY:
+    if not _last_used_due(kind, row_id):
         return False
     if len(_last_noted) > 50_000:
         _last_noted.clear()

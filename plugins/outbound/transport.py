@@ -19,15 +19,18 @@ Errors come out as FetchError; httpcore exceptions never escape this module.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import math
+import os
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
 
+import certifi
 import httpcore
 import httpx
 
@@ -75,20 +78,8 @@ class VettedTransport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions={"timeout": request.extensions.get("timeout", {})},
-        )
         with _mapped_errors():
-            core_response = self._pool.handle_request(core_request)
+            core_response = self._pool.handle_request(core_request(request))
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,
@@ -98,6 +89,22 @@ class VettedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def core_request(request: httpx.Request) -> httpcore.Request:
+    """httpx's request as httpcore's pool takes it."""
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(
+            scheme=request.url.raw_scheme,
+            host=request.url.raw_host,
+            port=request.url.port,
+            target=request.url.raw_path,
+        ),
+        headers=request.headers.raw,
+        content=request.stream,
+        extensions={"timeout": request.extensions.get("timeout", {})},
+    )
 
 
 class VettedBackend(httpcore.NetworkBackend):
@@ -202,18 +209,32 @@ class DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-_per_thread = threading.local()
+HTTP_1_1 = ["http/1.1"]
 
 
+class _SharedSSLContext(ssl.SSLContext):
+    """A context every thread and event loop of the process can share: its ALPN list is set
+    once, when it is built (HTTP/1.1, the only protocol the outbound client speaks), and
+    httpcore's call to `set_alpn_protocols` on every new connection becomes a check instead of
+    a mutation — so no handshake in one thread reads a list another thread is replacing."""
+
+    def set_alpn_protocols(self, alpn_protocols) -> None:
+        if list(alpn_protocols) != HTTP_1_1:
+            raise ValueError("the outbound client speaks HTTP/1.1 only")
+
+
+@functools.cache
 def default_ssl_context() -> ssl.SSLContext:
-    """Certificate verification against certifi's roots (or SSL_CERT_FILE).
-
-    Built once per thread, not once per process: httpcore sets ALPN on the context for every
-    connection, and a context should not be mutated while another thread uses it.
-    """
-    context = getattr(_per_thread, "ssl_context", None)
-    if context is None:
-        context = _per_thread.ssl_context = httpx.create_ssl_context()
+    """Certificate verification against certifi's roots (or SSL_CERT_FILE / SSL_CERT_DIR), as
+    httpx's default; built once per process (loading the roots takes tens of milliseconds)."""
+    context = _SharedSSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names
+    if os.environ.get("SSL_CERT_FILE"):
+        context.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+    elif os.environ.get("SSL_CERT_DIR"):
+        context.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+    else:
+        context.load_verify_locations(cafile=certifi.where())
+    ssl.SSLContext.set_alpn_protocols(context, HTTP_1_1)
     return context
 
 

@@ -13,6 +13,7 @@ only a lenient resolver would read as an IPv4 address (``2130706433``, ``0x7f.1`
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -52,6 +53,20 @@ def vet_url(url: str | httpx.URL, *, base: httpx.URL | None = None) -> httpx.URL
     The fragment is dropped.
     """
     text = str(url)
+    require_https = bool(getattr(settings, "MARKETPLACE_REQUIRE_HTTPS", True))
+    if base is None and "?" not in text:
+        # The proxy requests the same few URLs over and over: vetted once each (httpx.URL is
+        # immutable). Never with a query string, which may carry a credential.
+        return _vet_cached(text, require_https)
+    return _vet(text, base, require_https)
+
+
+@functools.lru_cache(maxsize=1024)
+def _vet_cached(text: str, require_https: bool) -> httpx.URL:
+    return _vet(text, None, require_https)
+
+
+def _vet(text: str, base: httpx.URL | None, require_https: bool) -> httpx.URL:
     _vet_characters(text)
     try:
         parsed = base.join(text) if base is not None else httpx.URL(text)
@@ -60,7 +75,7 @@ def vet_url(url: str | httpx.URL, *, base: httpx.URL | None = None) -> httpx.URL
 
     if parsed.scheme not in ALLOWED_SCHEMES:
         raise FetchError(SCHEME_NOT_ALLOWED, "Only http and https URLs can be fetched.")
-    if parsed.scheme != "https" and getattr(settings, "MARKETPLACE_REQUIRE_HTTPS", True):
+    if parsed.scheme != "https" and require_https:
         raise FetchError(HTTPS_REQUIRED, "The URL must use https.")
     if parsed.userinfo or "@" in _raw_authority(text):
         raise _invalid("URLs with a user name or password are not allowed.")

@@ -1,8 +1,9 @@
 """The call endpoint ahead of Django, for production under ASGI (uvicorn).
 
 `with_fast_calls(django_app)` wraps the Django ASGI application: `POST /api/v1/installations/
-{id}/operations/{op}/call` with an allowed Host goes straight to `fast.handle_call` (the same
-function the Django view `fast.call_view` serves), everything else to Django. This skips
+{id}/operations/{op}/call` with an allowed Host goes straight to `fast.answer_call` (the steps
+the Django view `fast.call_view` serves too), everything else to Django; the call event is
+queued once the answer is sent. This skips
 Django's per-request middleware and signal machinery, which `make bench` measured as most of the
 remaining overhead; the call path needs none of it (no session, no CSRF, no templates: a bearer
 token, JSON in and out). What it does need is kept: Host validation against ALLOWED_HOSTS, a
@@ -22,6 +23,7 @@ from django.http.request import split_domain_port, validate_host
 
 from plugins.installations.actors import ON_BEHALF_OF
 from plugins.proxy import fast
+from plugins.proxy.events import record_call_async
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +35,11 @@ def with_fast_calls(django_app):
     async def app(scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST":
             match = CALL_PATH.match(scope["path"])
-            if match is not None and _host_allowed(scope):
-                await _serve(scope, receive, send, match)
-                return
+            if match is not None:
+                headers = _headers(scope)
+                if _host_allowed(headers):
+                    await _serve(headers, receive, send, match)
+                    return
         await django_app(scope, receive, send)
 
     return app
@@ -47,8 +51,8 @@ def _headers(scope) -> dict[str, str]:
     }
 
 
-def _host_allowed(scope) -> bool:
-    host = _headers(scope).get("host", "")
+def _host_allowed(headers: dict[str, str]) -> bool:
+    host = headers.get("host", "")
     domain, _port = split_domain_port(host)
     return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
@@ -66,21 +70,22 @@ async def _read_body(receive) -> bytes | None:
             return bytes(body)
 
 
-async def _serve(scope, receive, send, match) -> None:
-    headers = _headers(scope)
+async def _serve(headers: dict[str, str], receive, send, match) -> None:
     body = await _read_body(receive)
+    event = None
     if body is None:
         status, payload, extra = 413, {"error": {"code": "too_large", "message": "Too large."}}, {}
     else:
         try:
             async with ThreadSensitiveContext():
-                status, payload, extra = await fast.handle_call(
-                    installation_id=int(match["id"]),
-                    operation=match["op"],
-                    token=fast.bearer_token(headers.get("authorization", "")),
-                    on_behalf_of=headers.get(ON_BEHALF_OF.lower(), ""),
-                    body=body,
-                )
+                with fast.serving_ahead_of_django():
+                    status, payload, extra, event = await fast.answer_call(
+                        installation_id=int(match["id"]),
+                        operation=match["op"],
+                        token=fast.bearer_token(headers.get("authorization", "")),
+                        on_behalf_of=headers.get(ON_BEHALF_OF.lower(), ""),
+                        body=body,
+                    )
                 if fast.used_database():
                     await sync_to_async(connections.close_all)()
         except Exception:
@@ -98,5 +103,9 @@ async def _serve(scope, receive, send, match) -> None:
             for name, value in extra.items()
         ),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": response_headers})
-    await send({"type": "http.response.body", "body": raw})
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": raw})
+    finally:
+        if event is not None:  # queued once the answer is out, even if the caller went away
+            await record_call_async(event)

@@ -27,8 +27,9 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.conf import settings
 
 HEADER = "X-Marketplace-Assertion"
@@ -136,4 +137,25 @@ def sign_assertion(
         "exp": issued + LIFETIME_SECONDS,
         "jti": secrets.token_urlsafe(12),
     }
-    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+    return _encode(claims, key)
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+@functools.lru_cache(maxsize=8)
+def _encoded_header(kid: str) -> bytes:
+    return _b64(json.dumps({"alg": ALGORITHM, "kid": kid, "typ": "JWT"}).encode())
+
+
+def _encode(claims: dict, key: SigningKey) -> str:
+    """The compact JWS PyJWT would make (RFC 7515/7518 ES256: the raw 64-byte r||s), without
+    its per-call header building and key checks; the key was checked once, when loaded."""
+    signing_input = _encoded_header(key.kid) + b"." + _b64(_compact(claims))
+    r, s = decode_dss_signature(key.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    return (signing_input + b"." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))).decode()
+
+
+def _compact(value: dict) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()

@@ -66,13 +66,15 @@ def load_context(token: str, installation_id: int, on_behalf_of: str) -> CallCon
 
 
 class CallContextCache:
+    """Entries keyed by `key(token, installation_id, on_behalf_of)` (computed once per call)."""
+
     def __init__(self) -> None:
         self._entries: dict[tuple, tuple[float, bytes | None, CallContext]] = {}
 
-    def get(self, token: str, installation_id: int, on_behalf_of: str, generation=...):
+    def get(self, key: tuple, generation=...):
         """The cached context if fresh and (unless `generation` is omitted) of that
         generation; None otherwise."""
-        entry = self._entries.get(self._key(token, installation_id, on_behalf_of))
+        entry = self._entries.get(key)
         if entry is None:
             return None
         expires, cached_generation, context = entry
@@ -84,20 +86,16 @@ class CallContextCache:
             return None
         return context
 
-    def put(self, token, installation_id, on_behalf_of, generation, context) -> None:
+    def put(self, key: tuple, generation, context) -> None:
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
-        self._entries[self._key(token, installation_id, on_behalf_of)] = (
-            time.monotonic() + CONTEXT_TTL,
-            generation,
-            context,
-        )
+        self._entries[key] = (time.monotonic() + CONTEXT_TTL, generation, context)
 
     def clear(self) -> None:
         self._entries.clear()
 
     @staticmethod
-    def _key(token: str, installation_id: int, on_behalf_of: str) -> tuple:
+    def key(token: str, installation_id: int, on_behalf_of: str) -> tuple:
         # Never the token itself as a key: its HMAC, as stored for API credentials.
         return (hash_secret(token), installation_id, on_behalf_of.lower())
 

@@ -192,6 +192,24 @@ def credential_for(installation, user):
         raise credential_error(exc) from None
 
 
+def credential_prefetch_key(installation, user) -> str | None:
+    """The Redis key the async face reads with its rate limits so that `prefetched_credential`
+    can resolve the credential on the event loop (None: resolve it with `credential_for`)."""
+    if auth_type(installation) == "none":
+        return None
+    from plugins.credentials.resolve import prefetch_key
+
+    return prefetch_key(installation=installation, user=user)
+
+
+def prefetched_credential(installation, user, raw: bytes | None):
+    """The credential from the value read at `credential_prefetch_key`, or None when
+    `credential_for` must do it (no cached entry, or something to write down)."""
+    from plugins.credentials.resolve import resolve_prefetched
+
+    return resolve_prefetched(installation=installation, user=user, raw=raw)
+
+
 def refreshed_credential(installation, user, rejected):
     from plugins.credentials import CredentialProblem, force_refresh
 

@@ -59,6 +59,17 @@ def check_rate(*, user_id: int | None, installation_id: int, now: float | None =
 
 async def check_rate_async(*, user_id: int | None, installation_id: int) -> bytes | None:
     """Count one call and return the installation's generation, in one Redis round trip."""
+    generation, _ = await check_rate_and_read_async(
+        user_id=user_id, installation_id=installation_id, read=None
+    )
+    return generation
+
+
+async def check_rate_and_read_async(
+    *, user_id: int | None, installation_id: int, read: str | None
+) -> tuple[bytes | None, bytes | None]:
+    """`check_rate_async`, also reading the key `read` (if any) in the same round trip:
+    (generation, its raw value)."""
     client = store.async_client()
     limits, retry_after = _limits(user_id, installation_id, time.time())
     pipe = client.pipeline(transaction=False)
@@ -66,8 +77,10 @@ async def check_rate_async(*, user_id: int | None, installation_id: int) -> byte
         pipe.incr(key)
         pipe.expire(key, WINDOW_SECONDS + 5)
     pipe.get(generation_key(installation_id))
+    if read is not None:
+        pipe.get(read)
     replies = await pipe.execute()
-    counts = replies[:-1:2]
+    counts = replies[: 2 * len(limits) : 2]
     if any(count > limit for count, (_, limit) in zip(counts, limits, strict=True)):
         raise _refuse(retry_after)
-    return replies[-1]
+    return replies[2 * len(limits)], replies[2 * len(limits) + 1] if read is not None else None

@@ -177,3 +177,25 @@ def test_it_verifies_certificates_by_default(serve, tmp_path):
         fetch(f"https://localhost:{server.port}/", timeout=5)
     assert caught.value.code == "outbound.connect_failed"
     assert server.seen == []
+
+
+def test_the_default_tls_context_is_built_once_per_process_and_shared_by_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from plugins.outbound.transport import default_ssl_context
+
+    with ThreadPoolExecutor(4) as pool:
+        contexts = set(pool.map(lambda _: id(default_ssl_context()), range(8)))
+    assert contexts == {id(default_ssl_context())}
+    context = default_ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0  # certifi's roots are loaded
+
+
+def test_the_shared_tls_context_cannot_be_switched_to_another_protocol():
+    from plugins.outbound.transport import default_ssl_context
+
+    default_ssl_context().set_alpn_protocols(["http/1.1"])  # what httpcore does: a no-op
+    with pytest.raises(ValueError, match="speaks HTTP"):
+        default_ssl_context().set_alpn_protocols(["h2", "http/1.1"])

@@ -113,6 +113,21 @@ def test_it_requires_https_on_redirect_targets_too(settings):
     assert caught.value.code == "outbound.https_required"
 
 
+def test_a_url_vetted_before_is_still_held_to_the_https_rule_of_the_moment(settings):
+    settings.MARKETPLACE_REQUIRE_HTTPS = False
+    assert str(vet_url("http://plugin.example/op")) == "http://plugin.example/op"
+    settings.MARKETPLACE_REQUIRE_HTTPS = True
+    assert refusal("http://plugin.example/op").code == "outbound.https_required"
+
+
+def test_urls_with_a_query_are_vetted_each_time_and_never_kept():
+    from plugins.outbound.urls import _vet_cached
+
+    before = _vet_cached.cache_info().currsize
+    assert str(vet_url("https://plugin.example/op?api_key=s3cret")).endswith("?api_key=s3cret")
+    assert _vet_cached.cache_info().currsize == before
+
+
 def test_it_resolves_relative_redirect_targets_against_the_current_url():
     target = vet_url("../b?x=1#frag", base=httpx.URL("https://example.com/a/c"))
     assert str(target) == "https://example.com/b?x=1"

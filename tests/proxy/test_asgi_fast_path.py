@@ -82,3 +82,96 @@ def test_a_host_not_allowed_goes_to_django_which_refuses_it(data_install, token,
 
     assert asyncio.run(go()).status_code == 400
     assert upstream.connections == 0
+
+
+def test_calls_that_miss_the_context_cache_together_load_it_once(
+    data_install, token, upstream, monkeypatch
+):
+    from plugins.proxy import fast
+    from plugins.proxy.context import contexts
+
+    loads = []
+    real_load = fast._load_context
+
+    async def counted(*args):
+        loads.append(args[1])
+        return await real_load(*args)
+
+    monkeypatch.setattr(fast, "_load_context", counted)
+    contexts.clear()
+    body = json.dumps({"arguments": {"database": "sales", "question": "how many?"}})
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def go():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            try:
+                return await asyncio.gather(
+                    *(
+                        client.post(
+                            call_path(data_install, "querySqlDatabase"), content=body, headers=auth
+                        )
+                        for _ in range(12)
+                    )
+                )
+            finally:
+                await close_loop_session()
+
+    responses = asyncio.run(go())
+    assert [r.status_code for r in responses] == [200] * 12
+    assert loads == [data_install.pk]
+    assert len(upstream.seen) == 12
+    drain_call_events()
+    assert CallEvent.objects.filter(decision="allowed").count() == 12
+
+
+@pytest.mark.parametrize("kind", ["service_http", "user_http"])
+def test_a_cached_key_is_read_with_the_rate_limits_not_in_a_thread(
+    acme, alice, bob, token, upstream, monkeypatch, kind
+):
+    from plugins.credentials.models import UserCredential
+    from plugins.credentials.resolve import _last_noted
+    from plugins.credentials.services import set_service_credential, set_user_credential
+    from plugins.installations.services import install_plugin, set_allow_list
+    from plugins.proxy import fast
+    from tests.proxy.conftest import publish_version
+    from tests.tools.specs import data_plugin_spec
+
+    auth = {"type": kind, "authorization_type": "bearer"}
+    version = publish_version(
+        acme, data_plugin_spec(upstream.url), base=upstream.url, name="keyed", auth=auth
+    )
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_allow_list(
+        installation=installation, member=bob, values={"database": ["sales"]}, changed_by=alice
+    )
+    if kind == "service_http":
+        set_service_credential(plugin=installation.plugin, token="svc-key-1", set_by=alice)
+    else:
+        set_user_credential(installation=installation, user=bob, token="usr-key-1")
+    threaded = []
+    real = fast._credential_for
+
+    async def counted(*args):
+        threaded.append(args)
+        return await real(*args)
+
+    monkeypatch.setattr(fast, "_credential_for", counted)
+    _last_noted.clear()
+    body = json.dumps({"arguments": {"database": "sales", "question": "how many?"}})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for _ in range(3):
+        response = post(call_path(installation, "querySqlDatabase"), body, headers)
+        assert response.status_code == 200, response.text
+    # the first call fills the cache (and notes "last used" for a user's key); the others
+    # find the sealed entry in the rate limits' round trip
+    assert len(threaded) == 1
+    expected = "svc-key-1" if kind == "service_http" else "usr-key-1"
+    assert [seen.headers["x-api-key"] for seen in upstream.seen] == [expected] * 3
+    if kind == "user_http":
+        assert UserCredential.objects.get(user=bob).last_used_at is not None
+    if kind == "service_http":
+        set_service_credential(plugin=installation.plugin, token="svc-key-2", set_by=alice)
+        response = post(call_path(installation, "querySqlDatabase"), body, headers)
+        assert response.status_code == 200, response.text
+        assert upstream.seen[-1].headers["x-api-key"] == "svc-key-2"  # a new key at once
