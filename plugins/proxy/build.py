@@ -70,6 +70,10 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
         elif binding.location == "query":
             items = value if isinstance(value, list) else [value]
             if isinstance(value, dict):
+                # form/explode spreads an object's properties as parameters of their own: none
+                # may stand in for another declared parameter (a guarded one in particular)
+                if any(str(k) in _query_names(tool, binding.name) for k in value):
+                    raise invalid_arguments("Names another query parameter.", f"/{arg}")
                 query.extend((str(k), _scalar(v)) for k, v in value.items())
             else:
                 query.extend((binding.name, _scalar(v)) for v in items)
@@ -105,6 +109,10 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
     return UpstreamRequest(
         method=tool.method.upper(), url=url, headers=headers, body=body, sent=sent
     )
+
+
+def _query_names(tool: Tool, own: str) -> set[str]:
+    return {b.name for b in tool.bindings.values() if b.location == "query" and b.name != own}
 
 
 def _same_origin_or_refuse(base: str, url: str) -> None:

@@ -1,0 +1,67 @@
+"""Hostile calls found by an adversarial pass: each is answered with a 4xx (never a 500), nothing
+the member may not send reaches the plugin, and nothing secret comes back."""
+
+from __future__ import annotations
+
+from plugins.installations.selectors import toolset_of
+from plugins.installations.services import install_plugin, set_allow_list
+from tests.proxy.conftest import call, publish_version
+from tests.support.upstream import reply_json
+from tests.tools.specs import data_plugin_spec
+
+
+def install_with(acme, alice, bob, upstream, path_item: dict, name: str = "extra"):
+    """The data plugin plus one operation at GET/POST /things; bob may use `sales`."""
+    spec = data_plugin_spec(upstream.url)
+    spec["paths"]["/things"] = path_item
+    version = publish_version(acme, spec, base=upstream.url, name=name)
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_allow_list(
+        installation=installation, member=bob, values={"database": ["sales"]}, changed_by=alice
+    )
+    upstream.route("GET /things", lambda h: reply_json(h, 200, {"ok": True}))
+    return installation
+
+
+def argument_at(installation, operation: str, location: str, name: str) -> str:
+    tool = next(t for t in toolset_of(installation.version).tools if t.operation == operation)
+    return tool.argument_for(location, name)
+
+
+GUARDED_QUERY_AND_OBJECT = {
+    "get": {
+        "operationId": "searchThings",
+        "parameters": [
+            {
+                "name": "database",
+                "in": "query",
+                "required": True,
+                "x-marketplace-resource": "database",
+                "schema": {"type": "string"},
+            },
+            {"name": "filter", "in": "query", "schema": {"type": "object"}},
+        ],
+        "responses": {"200": {"description": "OK"}},
+    }
+}
+
+
+def test_an_object_query_parameter_cannot_carry_a_guarded_parameter(
+    acme, alice, bob, bob_api, upstream
+):
+    # form/explode spreads an object's properties as query parameters: `filter` must not
+    # become a second `database=finance` beside the allowed one, nor stand in for it
+    installation = install_with(acme, alice, bob, upstream, GUARDED_QUERY_AND_OBJECT)
+    for arguments in (
+        {"database": "sales", "filter": {"database": "finance"}},
+        {"database": "sales", "filter": {"status": "open", "database": "finance"}},
+    ):
+        response = call(bob_api, installation, "searchThings", arguments)
+        assert response.status_code == 422, response.content
+        assert response.json()["error"]["violations"][0]["pointer"] == "/filter"
+    assert upstream.connections == 0
+    allowed = call(
+        bob_api, installation, "searchThings", {"database": "sales", "filter": {"status": "open"}}
+    )
+    assert allowed.status_code == 200, allowed.content
+    assert [s.path for s in upstream.seen] == ["/things?database=sales&status=open"]
