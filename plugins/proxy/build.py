@@ -46,6 +46,22 @@ def _scalar(value: object) -> str:
 
 
 def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
+    try:
+        return _build(server_url, tool, arguments)
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" is valid JSON, not valid UTF-8)
+        bad = next((a for a, v in arguments.items() if not _encodable(v)), "")
+        raise invalid_arguments("Not valid Unicode text.", f"/{bad}" if bad else "") from None
+
+
+def _encodable(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _build(server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
     base = server_url.rstrip("/")
     path = tool.path
     query: list[tuple[str, str]] = []

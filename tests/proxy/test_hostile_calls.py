@@ -3,6 +3,8 @@ the member may not send reaches the plugin, and nothing secret comes back."""
 
 from __future__ import annotations
 
+import pytest
+
 from plugins.installations.selectors import toolset_of
 from plugins.installations.services import install_plugin, set_allow_list
 from tests.proxy.conftest import call, publish_version
@@ -65,3 +67,22 @@ def test_an_object_query_parameter_cannot_carry_a_guarded_parameter(
     )
     assert allowed.status_code == 200, allowed.content
     assert [s.path for s in upstream.seen] == ["/things?database=sales&status=open"]
+
+
+@pytest.mark.parametrize(
+    ("operation", "arguments", "pointer"),
+    [
+        ("querySqlDatabase", {"database": "sales", "question": "\\ud800 lone"}, "/question"),
+        ("queryCosmosDb", {"container": "events", "question": "\\udfff"}, "/question"),
+    ],
+    ids=["in-the-body", "in-the-query"],
+)
+def test_a_lone_surrogate_is_a_422_not_a_500(
+    data_install, bob_api, upstream, operation, arguments, pointer
+):
+    # valid JSON (an escaped lone surrogate) that no UTF-8 request can carry
+    raw = '{"arguments": {' + ", ".join(f'"{k}": "{v}"' for k, v in arguments.items()) + "}}"
+    response = call(bob_api, data_install, operation, raw)
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["violations"][0]["pointer"] == pointer
+    assert upstream.connections == 0
