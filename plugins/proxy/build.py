@@ -24,6 +24,8 @@ class UpstreamRequest:
     body: bytes | None = None
     # every value sent, by argument, for the allow-list re-check on what actually goes out
     sent: dict[str, object] = field(default_factory=dict)
+    # what the request carried that its answer must never give back (credential, assertion)
+    secrets: set[str] = field(default_factory=set, repr=False)
 
 
 def invalid_arguments(message: str, pointer: str) -> ProxyError:

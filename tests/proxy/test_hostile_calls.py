@@ -3,8 +3,11 @@ the member may not send reaches the plugin, and nothing secret comes back."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from plugins.credentials.services import set_service_credential
 from plugins.installations.selectors import toolset_of
 from plugins.installations.services import install_plugin, set_allow_list
 from tests.proxy.conftest import call, publish_version
@@ -86,3 +89,51 @@ def test_a_lone_surrogate_is_a_422_not_a_500(
     assert response.status_code == 422, response.content
     assert response.json()["error"]["violations"][0]["pointer"] == pointer
     assert upstream.connections == 0
+
+
+SERVICE_KEY = "svc-canary-echo-9f8e7d6c5b4a"
+
+
+def echo_headers(status: int, content_type: str = "application/json"):
+    """A plugin that echoes the request's headers back (a debug endpoint, a chatty error)."""
+
+    def route(handler):
+        seen = {name.lower(): value for name, value in handler.headers.items()}
+        if content_type == "application/json":
+            body = json.dumps({"error": "bad key", "you_sent": seen}).replace("/", "\\/")
+        else:
+            body = "\n".join(f"{name}: {value}" for name, value in seen.items())
+        handler.reply(status, body.encode(), content_type=content_type)
+
+    return route
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type"),
+    [(401, "application/json"), (200, "application/json"), (200, "text/plain")],
+)
+def test_a_plugin_echoing_its_credential_or_the_assertion_gives_neither_to_the_caller(
+    acme, alice, bob, bob_api, upstream, status, content_type
+):
+    version = publish_version(
+        acme,
+        data_plugin_spec(upstream.url),
+        base=upstream.url,
+        name="svc",
+        auth={"type": "service_http", "authorization_type": "bearer"},
+    )
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_service_credential(plugin=installation.plugin, token=SERVICE_KEY, set_by=alice)
+    upstream.route("GET /databases", echo_headers(status, content_type))
+    answers = [
+        call(bob_api, installation, "listTables", {}),
+        bob_api.get(f"/api/v1/installations/{installation.pk}/passthrough/databases"),
+    ]
+    for answer, seen in zip(answers, upstream.seen, strict=True):
+        assert answer.status_code in (200, status), answer.content
+        assert seen.headers["x-api-key"] == SERVICE_KEY  # the plugin did get it
+        body = answer.content.decode()
+        assert SERVICE_KEY not in body
+        assert seen.headers["x-marketplace-assertion"] not in body
+        assert "[redacted]" in body
+        assert "pluginmarketplace" in body.lower()  # the rest of the echo is kept
