@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import unquote
 
 from plugins.proxy.arguments import parse_arguments
 from plugins.proxy.build import invalid_arguments
@@ -36,7 +35,8 @@ def match_operation(toolset: ToolSet, method: str, path: str) -> tuple[Tool, dic
         found = _pattern(tool.path).match(path)
         if found:
             names = _PARAM.findall(tool.path)
-            return tool, {name: unquote(found.group(f"p{i}")) for i, name in enumerate(names)}
+            # the server decoded the path already: once is all
+            return tool, {name: found.group(f"p{i}") for i, name in enumerate(names)}
     return None
 
 

@@ -137,3 +137,20 @@ def test_a_plugin_echoing_its_credential_or_the_assertion_gives_neither_to_the_c
         assert seen.headers["x-marketplace-assertion"] not in body
         assert "[redacted]" in body
         assert "pluginmarketplace" in body.lower()  # the rest of the echo is kept
+
+
+def test_the_passthrough_decodes_a_path_value_once(data_install, bob_api, bob, alice, upstream):
+    # the server already decoded the path: decoding again turned "%2565vents" into "events"
+    # and made a value holding a literal "%41" unreachable
+    set_allow_list(
+        installation=data_install,
+        member=bob,
+        values={"database": ["sales"], "container": ["events", "a%41"]},
+        changed_by=alice,
+    )
+    base = f"/api/v1/installations/{data_install.pk}/passthrough"
+    literal = bob_api.get(f"{base}/containers/a%2541/query")
+    assert literal.status_code == 200, literal.content
+    assert literal.json()["container"] == "a%2541"  # the plugin's own route sees it encoded
+    assert bob_api.get(f"{base}/containers/%2565vents/query").status_code == 403
+    assert [s.path for s in upstream.seen] == ["/containers/a%2541/query"]
