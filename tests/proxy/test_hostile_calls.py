@@ -154,3 +154,16 @@ def test_the_passthrough_decodes_a_path_value_once(data_install, bob_api, bob, a
     assert literal.json()["container"] == "a%2541"  # the plugin's own route sees it encoded
     assert bob_api.get(f"{base}/containers/%2565vents/query").status_code == 403
     assert [s.path for s in upstream.seen] == ["/containers/a%2541/query"]
+
+
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_the_passthrough_answers_a_bodiless_status_without_a_body(
+    data_install, bob_api, upstream, status
+):
+    # a stray body on a 204/205/304 is left on a keep-alive connection and read as the start
+    # of the client's next answer
+    upstream.route("GET /databases", lambda h: h.reply(status, b""))
+    response = bob_api.get(f"/api/v1/installations/{data_install.pk}/passthrough/databases")
+    assert response.status_code == status
+    assert response.content == b""
+    assert response.get("Content-Length", "0") == "0"
