@@ -95,7 +95,7 @@ def prepare_call(
 def answer(response, prepared: Prepared, request_id: str, event: dict) -> CallResult:
     """The upstream response shaped for the model (5xx and invalid JSON → ProxyError)."""
     event.update(upstream_status=response.status, bytes_in=len(response.content))
-    if response.status >= 500:
+    if response.status >= 500 or response.status < 200:  # 1xx: never a final answer
         raise ProxyError(
             502,
             "proxy.upstream_error",

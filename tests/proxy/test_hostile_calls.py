@@ -167,3 +167,15 @@ def test_the_passthrough_answers_a_bodiless_status_without_a_body(
     assert response.status_code == status
     assert response.content == b""
     assert response.get("Content-Length", "0") == "0"
+
+
+def test_a_switching_protocols_answer_is_a_502_on_both_faces(data_install, bob_api, upstream):
+    def switch(handler):
+        handler.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+        handler.close_connection = True
+
+    upstream.route("GET /databases", switch)
+    called = call(bob_api, data_install, "listTables", {})
+    assert called.status_code == 502, called.content
+    passthrough = bob_api.get(f"/api/v1/installations/{data_install.pk}/passthrough/databases")
+    assert passthrough.status_code == 502
