@@ -86,15 +86,7 @@ def _build(server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
                 raise invalid_arguments("Not a valid path segment.", f"/{arg}")
             path = path.replace("{" + binding.name + "}", quote(text, safe=""))
         elif binding.location == "query":
-            items = value if isinstance(value, list) else [value]
-            if isinstance(value, dict):
-                # form/explode spreads an object's properties as parameters of their own: none
-                # may stand in for another declared parameter (a guarded one in particular)
-                if any(str(k) in _query_names(tool, binding.name) for k in value):
-                    raise invalid_arguments("Names another query parameter.", f"/{arg}")
-                query.extend((str(k), _scalar(v)) for k, v in value.items())
-            else:
-                query.extend((binding.name, _scalar(v)) for v in items)
+            query.extend(_query_pairs(tool, arg, binding, value))
         elif binding.location == "header":
             text = ",".join(map(_scalar, value)) if isinstance(value, list) else _scalar(value)
             if any(ord(c) < 0x20 or ord(c) > 0xFF or c == "\x7f" for c in text):
@@ -127,6 +119,27 @@ def _build(server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
     return UpstreamRequest(
         method=tool.method.upper(), url=url, headers=headers, body=body, sent=sent
     )
+
+
+DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def _query_pairs(tool: Tool, arg: str, binding, value) -> list[tuple[str, str]]:
+    """A query argument serialised per its OpenAPI style and explode."""
+    name, delimiter = binding.name, DELIMITERS.get(binding.style, ",")
+    if isinstance(value, dict):
+        if binding.style == "deepObject":
+            return [(f"{name}[{k}]", _scalar(v)) for k, v in value.items()]
+        if not binding.explode:
+            return [(name, ",".join(_scalar(x) for pair in value.items() for x in pair))]
+        # form/explode spreads an object's properties as parameters of their own: none may
+        # stand in for another declared parameter (a guarded one in particular)
+        if any(str(k) in _query_names(tool, name) for k in value):
+            raise invalid_arguments("Names another query parameter.", f"/{arg}")
+        return [(str(k), _scalar(v)) for k, v in value.items()]
+    if isinstance(value, list) and not binding.explode:
+        return [(name, delimiter.join(_scalar(v) for v in value))]
+    return [(name, _scalar(v)) for v in (value if isinstance(value, list) else [value])]
 
 
 def _query_names(tool: Tool, own: str) -> set[str]:

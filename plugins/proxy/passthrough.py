@@ -12,7 +12,7 @@ import json
 import re
 
 from plugins.proxy.arguments import parse_arguments
-from plugins.proxy.build import invalid_arguments
+from plugins.proxy.build import DELIMITERS, invalid_arguments
 from plugins.tools import Tool, ToolSet
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
@@ -74,6 +74,9 @@ def arguments_from_request(
         if len(values) > 1 and not is_array:
             raise invalid_arguments("The parameter was given more than once.", f"/{arg}")
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        binding = tool.bindings[arg]
+        if is_array and not binding.explode and len(values) == 1:
+            values = values[0].split(DELIMITERS.get(binding.style, ","))
         arguments[arg] = (
             [_coerce(v, items) for v in values] if is_array else _coerce(values[0], schema)
         )

@@ -55,6 +55,9 @@ class Binding:
     location: str
     name: str
     resource: str | None = None  # the guarded-resource kind, e.g. "database"
+    # a query parameter's OpenAPI style (form, spaceDelimited, pipeDelimited, deepObject)
+    style: str = "form"
+    explode: bool = True
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,13 @@ def build_toolset(plugin: dict, *, security_names: frozenset[str] = frozenset())
             )
     tools = _with_references(plugin, tools, security_names)
     return ToolSet(plugin=plugin_name, tools=tuple(tools), disabled=tuple(disabled))
+
+
+def _explode(param: dict) -> bool:
+    """OpenAPI's default: explode for form (and deepObject, which only means that), else not."""
+    if isinstance(param.get("explode"), bool):
+        return param["explode"]
+    return param.get("style") in (None, "form", "deepObject")
 
 
 def set_by_marketplace(param: dict, security_names: frozenset[str] = frozenset()) -> bool:
@@ -358,7 +368,13 @@ def _build_tool(
         add(
             arg,
             schema,
-            Binding(location=location, name=real, resource=resource),
+            Binding(
+                location=location,
+                name=real,
+                resource=resource,
+                style=str(param.get("style") or "form"),
+                explode=_explode(param),
+            ),
             is_required=bool(param.get("required")),
             text=param.get("description"),
         )

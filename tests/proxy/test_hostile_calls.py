@@ -4,6 +4,7 @@ the member may not send reaches the plugin, and nothing secret comes back."""
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -179,3 +180,57 @@ def test_a_switching_protocols_answer_is_a_502_on_both_faces(data_install, bob_a
     assert called.status_code == 502, called.content
     passthrough = bob_api.get(f"/api/v1/installations/{data_install.pk}/passthrough/databases")
     assert passthrough.status_code == 502
+
+
+STYLED = {
+    "get": {
+        "operationId": "styled",
+        "parameters": [
+            {
+                "name": "ids",
+                "in": "query",
+                "explode": False,
+                "schema": {"type": "array", "items": {"type": "string"}},
+            },
+            {
+                "name": "tags",
+                "in": "query",
+                "style": "pipeDelimited",
+                "schema": {"type": "array", "items": {"type": "string"}},
+            },
+            {
+                "name": "filter",
+                "in": "query",
+                "style": "deepObject",
+                "explode": True,
+                "schema": {"type": "object", "properties": {"status": {"type": "string"}}},
+            },
+            {
+                "name": "many",
+                "in": "query",
+                "schema": {"type": "array", "items": {"type": "integer"}},
+            },
+        ],
+        "responses": {"200": {"description": "OK"}},
+    }
+}
+
+
+def test_query_parameters_are_sent_in_their_declared_style(acme, alice, bob, bob_api, upstream):
+    installation = install_with(acme, alice, bob, upstream, STYLED, name="styled")
+    arguments = {"ids": ["a", "b,c"], "tags": ["x", "y"], "filter": {"status": "open"}}
+    response = call(bob_api, installation, "styled", {**arguments, "many": [1, 2]})
+    assert response.status_code == 200, response.content
+    # the passthrough reads them back the same way
+    base = f"/api/v1/installations/{installation.pk}/passthrough"
+    through = bob_api.get(f"{base}/things?ids=a,b&tags=x|y&many=1&many=2")
+    assert through.status_code == 200, through.content
+    first, second = (parse_qsl(urlsplit(s.path).query) for s in upstream.seen)
+    assert first == [
+        ("ids", "a,b,c"),
+        ("tags", "x|y"),
+        ("filter[status]", "open"),
+        ("many", "1"),
+        ("many", "2"),
+    ]
+    assert second == [("ids", "a,b"), ("tags", "x|y"), ("many", "1"), ("many", "2")]
