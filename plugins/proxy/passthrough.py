@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import parse_qsl
 
 from plugins.proxy.arguments import parse_arguments
 from plugins.proxy.build import DELIMITERS, invalid_arguments
 from plugins.tools import Tool, ToolSet
+from plugins.tools.canonical import FORM_BODY
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
 
@@ -86,7 +88,11 @@ def arguments_from_request(
     if body.strip():
         if tool.body_content_type is None:
             raise invalid_arguments("This operation takes no request body.", "")
-        parsed = parse_arguments(body)
+        parsed = (
+            _form_fields(tool, body, props)
+            if tool.body_content_type == FORM_BODY
+            else parse_arguments(body)
+        )
         whole = next((a for a, b in tool.bindings.items() if b.location == "body_whole"), None)
         if whole is not None:
             arguments[whole] = parsed
@@ -99,6 +105,20 @@ def arguments_from_request(
         else:
             raise invalid_arguments("The body must be a JSON object.", "")
     return arguments
+
+
+def _form_fields(tool: Tool, body: bytes, props: dict) -> dict:
+    """An urlencoded body's fields, typed by their schemas (a repeated field is refused)."""
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise invalid_arguments("The body is not a valid form.", "") from None
+    fields: dict[str, object] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise invalid_arguments("The field was given more than once.", f"/{key}")
+        fields[key] = _coerce(value, props.get(tool.argument_for("body", key) or key, {}))
+    return fields
 
 
 def _drop_filled(operation: dict, tool: Tool) -> None:

@@ -234,3 +234,43 @@ def test_query_parameters_are_sent_in_their_declared_style(acme, alice, bob, bob
         ("many", "2"),
     ]
     assert second == [("ids", "a,b"), ("tags", "x|y"), ("many", "1"), ("many", "2")]
+
+
+FORM = {
+    "post": {
+        "operationId": "addNote",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {"text": {"type": "string"}, "stars": {"type": "integer"}},
+                    }
+                }
+            },
+        },
+        "responses": {"200": {"description": "OK"}},
+    }
+}
+
+
+def test_the_passthrough_takes_a_form_body_for_a_form_operation(
+    acme, alice, bob, bob_api, upstream
+):
+    # a spec-reading client sends the body the spec declares: urlencoded, not JSON
+    installation = install_with(acme, alice, bob, upstream, FORM, name="notes")
+    upstream.route("POST /things", lambda h: reply_json(h, 200, {"saved": True}))
+    base = f"/api/v1/installations/{installation.pk}/passthrough"
+    form = "application/x-www-form-urlencoded"
+    saved = bob_api.post(f"{base}/things", data="text=caf%C3%A9+%26+co&stars=4", content_type=form)
+    assert saved.status_code == 200, saved.content
+    assert saved.json() == {"saved": True}
+    (seen,) = upstream.seen
+    assert parse_qsl(seen.body.decode()) == [("text", "café & co"), ("stars", "4")]
+    repeated = bob_api.post(f"{base}/things", data="text=a&text=b", content_type=form)
+    assert repeated.status_code == 422
+    wrong = bob_api.post(f"{base}/things", data="text=a&stars=many", content_type=form)
+    assert wrong.status_code == 422
+    assert len(upstream.seen) == 1
