@@ -274,3 +274,25 @@ def test_the_passthrough_takes_a_form_body_for_a_form_operation(
     wrong = bob_api.post(f"{base}/things", data="text=a&stars=many", content_type=form)
     assert wrong.status_code == 422
     assert len(upstream.seen) == 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"database": ["sales\x00"]}, {"database": ["\ud800"]}, {"data\x00base": ["sales"]}],
+    ids=["nul-in-a-value", "lone-surrogate-in-a-value", "nul-in-a-name"],
+)
+def test_an_allow_list_postgresql_cannot_store_is_a_400_not_a_500(data_install, alice_api, values):
+    url = f"/api/v1/installations/{data_install.pk}/allow-lists/bob@example.com"
+    body = json.dumps(values)  # escaped: \\u0000, \\ud800
+    response = alice_api.put(url, data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert alice_api.get(url).json()["values"] == {
+        "database": ["hr", "sales"],
+        "container": ["events"],
+    }
+
+
+def test_a_lookup_search_holding_nul_is_a_400_not_a_500(data_install, bob_api):
+    response = bob_api.get("/api/v1/installed-plugins/", {"q": "da\x00ta"})
+    assert response.status_code == 400, response.content
+    assert bob_api.get("/api/v1/installed-plugins/", {"q": "dat"}).status_code == 200
