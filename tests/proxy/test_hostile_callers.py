@@ -3,11 +3,15 @@ pass): each case asserts what the caller gets and what the plugin saw."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
+import httpx2
 import pytest
 from django.test import Client
+from fastmcp import Client as McpClient
+from fastmcp import FastMCP
 
 from accounts.models import CredentialKind, Role
 from accounts.services import issue_credential
@@ -16,6 +20,7 @@ from plugins.installations.selectors import toolset_of
 from plugins.installations.services import install_plugin, set_allow_list
 from plugins.proxy.context import contexts
 from tests.proxy.conftest import call, publish_version
+from tests.proxy.test_passthrough import served_spec
 from tests.support.upstream import reply_json
 from tests.tools.specs import data_plugin_spec
 
@@ -165,3 +170,47 @@ def test_a_failing_call_with_a_service_key_logs_and_answers_no_secret(
     assert upstream.seen[0].headers["x-api-key"] == SERVICE_KEY
     assert SERVICE_KEY not in response.content.decode()
     assert SERVICE_KEY not in caplog.text
+
+
+@pytest.fixture
+def bob_token(acme, bob):
+    return issue_credential(
+        organization=acme, kind=CredentialKind.PERSONAL, name="fastmcp", created_by=bob, user=bob
+    )[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_spec_reading_client_with_hostile_values_reaches_nothing_it_may_not(
+    live_server, data_install, bob_token, upstream
+):
+    """FastMCP's OpenAPI import on the served spec, over real HTTP: traversal, look-alike and
+    query-smuggling path values are refused (by FastMCP or by us), a CR/LF in a query value
+    arrives encoded, and the plugin sees only the one allowed call."""
+    spec = served_spec(live_server, data_install, bob_token)
+
+    async def scenario():
+        client = httpx2.AsyncClient(
+            base_url=spec["servers"][0]["url"],
+            headers={"Authorization": f"Bearer {bob_token}"},
+            timeout=20,
+        )
+        server = FastMCP.from_openapi(openapi_spec=spec, client=client, name="data")
+        refused = []
+        async with McpClient(server) as mcp:
+            for container in ("../finance", "%2e%2e", "events?x=1#", "ev\u2024\u2024nts"):
+                answer = await mcp.call_tool(
+                    "queryCosmosDb", {"container": container, "question": "q"}, raise_on_error=False
+                )
+                refused.append(answer.is_error)
+            allowed = await mcp.call_tool(
+                "queryCosmosDb", {"container": "events", "question": "q\r\nX-Evil: 1"}
+            )
+        await client.aclose()
+        return refused, allowed
+
+    refused, allowed = asyncio.run(scenario())
+    assert refused == [True, True, True, True]
+    assert allowed.structured_content["container"] == "events"
+    (seen,) = upstream.seen
+    assert seen.path == "/containers/events/query?question=q%0D%0AX-Evil%3A+1"
+    assert "x-evil" not in seen.headers
