@@ -296,3 +296,39 @@ def test_a_lookup_search_holding_nul_is_a_400_not_a_500(data_install, bob_api):
     response = bob_api.get("/api/v1/installed-plugins/", {"q": "da\x00ta"})
     assert response.status_code == 400, response.content
     assert bob_api.get("/api/v1/installed-plugins/", {"q": "dat"}).status_code == 200
+
+
+SCORE = {
+    "post": {
+        "operationId": "score",
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"weight": {"type": "number"}}}
+                }
+            }
+        },
+        "responses": {"200": {"description": "OK"}},
+    }
+}
+
+
+def test_a_number_too_large_for_a_float_is_refused_not_sent_as_infinity(
+    acme, alice, bob, bob_api, upstream
+):
+    # json.loads reads 1e999 as inf, which would go upstream as the non-JSON `Infinity`
+    installation = install_with(acme, alice, bob, upstream, SCORE, name="score")
+    upstream.route("POST /things", lambda h: reply_json(h, 200, {"ok": True}))
+    for number in ("1e999", "-1e999"):
+        raw = '{"arguments": {"weight": ' + number + "}}"
+        assert call(bob_api, installation, "score", raw).status_code == 400
+    base = f"/api/v1/installations/{installation.pk}/passthrough"
+    through = bob_api.post(
+        f"{base}/things", data='{"weight": 1e999}', content_type="application/json"
+    )
+    assert through.status_code == 400
+    assert upstream.connections == 0
+    assert (
+        call(bob_api, installation, "score", '{"arguments": {"weight": 1.5e3}}').status_code == 200
+    )
+    assert upstream.seen[0].body == b'{"weight":1500.0}'
