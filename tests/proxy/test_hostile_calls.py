@@ -332,3 +332,17 @@ def test_a_number_too_large_for_a_float_is_refused_not_sent_as_infinity(
         call(bob_api, installation, "score", '{"arguments": {"weight": 1.5e3}}').status_code == 200
     )
     assert upstream.seen[0].body == b'{"weight":1500.0}'
+
+
+@pytest.mark.parametrize("body", [b'{"rows": NaN}', b'{"rows": Infinity}', b"[1e999]"])
+def test_a_plugin_answering_nan_or_infinity_is_invalid_json_not_passed_on(
+    data_install, bob_api, upstream, body
+):
+    # Python's json reads them; the caller's JSON parser would not read our answer
+    upstream.route("GET /databases", lambda h: h.reply(200, body))
+    called = call(bob_api, data_install, "listTables", {})
+    assert called.status_code == 502
+    assert called.json()["error"]["code"] == "proxy.upstream_invalid_json"
+    through = bob_api.get(f"/api/v1/installations/{data_install.pk}/passthrough/databases")
+    assert through.status_code == 502
+    json.loads(through.content, parse_constant=pytest.fail)
