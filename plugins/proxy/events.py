@@ -137,10 +137,10 @@ def _insert(payloads: list[dict]) -> None:
             installation_id=number(p["installation_id"]),
             plugin_id=number(p["plugin_id"]),
             user_id=number(p["user_id"]),
-            via=p.get("via", "")[:16],
-            operation=p.get("operation", "")[:200],
+            via=_text(p.get("via", ""), 16),
+            operation=_text(p.get("operation", ""), 200),
             decision=p.get("decision", ""),
-            reason=p.get("reason", "")[:200],
+            reason=_text(p.get("reason", ""), 200),
             upstream_status=number(p.get("upstream_status", "")),
             latency_ms=number(p.get("latency_ms", ""), float) or 0,
             upstream_ms=number(p.get("upstream_ms", ""), float) or 0,
@@ -160,6 +160,12 @@ def _insert(payloads: list[dict]) -> None:
         fresh = [row for row in rows if row.request_id not in known]
         CallEvent.objects.bulk_create(fresh, ignore_conflicts=True)
         _audit_denials(fresh, {p["request_id"]: p for p in payloads})
+
+
+def _text(value: str, limit: int) -> str:
+    """What PostgreSQL can store: a NUL (the operation is the caller's URL segment) would fail
+    the whole batch on every redelivery and stop every event behind it."""
+    return value.replace("\x00", "\ufffd")[:limit]
 
 
 def _audit_denials(rows: list, payloads: dict) -> None:

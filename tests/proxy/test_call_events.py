@@ -30,3 +30,22 @@ def test_a_redelivered_batch_is_written_once(data_install, bob_api):
     assert CallEvent.objects.count() == 1
     assert events.drain_call_events() == 1  # the stream still holds it: written once
     assert CallEvent.objects.count() == 1
+
+
+def test_a_nul_in_the_operation_segment_does_not_stop_event_recording(
+    data_install, bob_api, upstream
+):
+    # the operation is the caller's URL segment: a %00 there once failed every batch holding
+    # it, on every redelivery, and no event behind it was ever written
+    poisoned = bob_api.post(
+        f"/api/v1/installations/{data_install.pk}/operations/list%00Tables/call",
+        data='{"arguments": {}}',
+        content_type="application/json",
+    )
+    assert poisoned.status_code == 404
+    assert call(bob_api, data_install, "listTables", {}).status_code == 200
+    assert events.drain_call_events() == 2
+    assert sorted(CallEvent.objects.values_list("operation", "decision")) == [
+        ("listTables", "allowed"),
+        ("list\ufffdTables", "unavailable"),
+    ]
