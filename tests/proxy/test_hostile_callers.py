@@ -9,35 +9,21 @@ import logging
 
 import httpx2
 import pytest
-from django.test import Client
 from fastmcp import Client as McpClient
 from fastmcp import FastMCP
 
-from accounts.models import CredentialKind, Role
+from accounts.models import CredentialKind
 from accounts.services import issue_credential
-from plugins.credentials.services import set_service_credential
 from plugins.installations.selectors import toolset_of
-from plugins.installations.services import install_plugin, set_allow_list
+from plugins.installations.services import install_plugin
 from plugins.proxy.context import contexts
-from tests.proxy.conftest import call, publish_version
+from tests.proxy.conftest import call, org_key_client, publish_version
+from tests.proxy.test_hostile_calls import install_with_service_key
 from tests.proxy.test_passthrough import served_spec
 from tests.support.upstream import reply_json
 from tests.tools.specs import data_plugin_spec
 
 URL = "/api/v1/installed-plugins/"
-
-
-def org_key(organization, created_by) -> Client:
-    _, token = issue_credential(
-        organization=organization,
-        kind=CredentialKind.ORGANIZATION,
-        name="orchestrator",
-        created_by=created_by,
-        role=Role.MEMBER,
-    )
-    client = Client()
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
 
 
 @pytest.mark.parametrize(
@@ -68,7 +54,7 @@ def test_a_header_parameter_cannot_inject_a_header(acme, alice, bob, bob_api, up
 def test_another_organizations_key_cannot_act_for_our_member(
     data_install, globex, charlie, upstream
 ):
-    theirs = org_key(globex, charlie)
+    theirs = org_key_client(globex, charlie)
     response = call(theirs, data_install, "listTables", {}, **{"X-On-Behalf-Of": "bob@example.com"})
     assert response.status_code == 404
     listed = theirs.get(URL, headers={"X-On-Behalf-Of": "bob@example.com"})
@@ -77,7 +63,7 @@ def test_another_organizations_key_cannot_act_for_our_member(
 
 
 def test_a_deactivated_member_is_refused_however_named(data_install, acme, alice, bob, bob_api):
-    ours = org_key(acme, alice)
+    ours = org_key_client(acme, alice)
     for named in ("bob@example.com", "BOB@Example.COM", "  bob@example.com  "):
         ok = call(ours, data_install, "listTables", {}, **{"X-On-Behalf-Of": named})
         assert ok.status_code == 200, (named, ok.content)
@@ -122,7 +108,7 @@ def test_a_plugins_cookies_and_headers_never_reach_the_caller(data_install, bob_
 
 
 def test_an_etag_is_never_one_format_or_members_for_another(data_install, acme, alice):
-    ours = org_key(acme, alice)
+    ours = org_key_client(acme, alice)
     as_bob = {"X-On-Behalf-Of": "bob@example.com"}
     first = ours.get(URL, headers=as_bob)
     etag = first["ETag"]
@@ -152,18 +138,7 @@ def test_a_failing_call_with_a_service_key_logs_and_answers_no_secret(
     acme, alice, bob, bob_api, upstream, caplog, fault
 ):
     caplog.set_level(logging.DEBUG)
-    version = publish_version(
-        acme,
-        data_plugin_spec(upstream.url),
-        base=upstream.url,
-        name="svc",
-        auth={"type": "service_http", "authorization_type": "bearer"},
-    )
-    installation = install_plugin(organization=acme, version=version, installed_by=alice)
-    set_allow_list(
-        installation=installation, member=bob, values={"database": ["sales"]}, changed_by=alice
-    )
-    set_service_credential(plugin=installation.plugin, token=SERVICE_KEY, set_by=alice)
+    installation = install_with_service_key(acme, alice, bob, upstream, SERVICE_KEY)
     upstream.route("GET /databases", fault)
     response = call(bob_api, installation, "listTables", {})
     assert response.status_code == 502, response.content

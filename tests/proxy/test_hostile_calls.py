@@ -95,6 +95,23 @@ def test_a_lone_surrogate_is_a_422_not_a_500(
 SERVICE_KEY = "svc-canary-echo-9f8e7d6c5b4a"
 
 
+def install_with_service_key(acme, alice, bob, upstream, key: str):
+    """The data plugin with the publisher's service key; bob may use `sales`."""
+    version = publish_version(
+        acme,
+        data_plugin_spec(upstream.url),
+        base=upstream.url,
+        name="svc",
+        auth={"type": "service_http", "authorization_type": "bearer"},
+    )
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_allow_list(
+        installation=installation, member=bob, values={"database": ["sales"]}, changed_by=alice
+    )
+    set_service_credential(plugin=installation.plugin, token=key, set_by=alice)
+    return installation
+
+
 def echo_headers(status: int, content_type: str = "application/json"):
     """A plugin that echoes the request's headers back (a debug endpoint, a chatty error)."""
 
@@ -116,15 +133,7 @@ def echo_headers(status: int, content_type: str = "application/json"):
 def test_a_plugin_echoing_its_credential_or_the_assertion_gives_neither_to_the_caller(
     acme, alice, bob, bob_api, upstream, status, content_type
 ):
-    version = publish_version(
-        acme,
-        data_plugin_spec(upstream.url),
-        base=upstream.url,
-        name="svc",
-        auth={"type": "service_http", "authorization_type": "bearer"},
-    )
-    installation = install_plugin(organization=acme, version=version, installed_by=alice)
-    set_service_credential(plugin=installation.plugin, token=SERVICE_KEY, set_by=alice)
+    installation = install_with_service_key(acme, alice, bob, upstream, SERVICE_KEY)
     upstream.route("GET /databases", echo_headers(status, content_type))
     answers = [
         call(bob_api, installation, "listTables", {}),
