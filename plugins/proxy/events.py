@@ -20,7 +20,7 @@ import os
 import platform
 
 import redis
-from django.db import transaction
+from django.db import DataError, transaction
 
 from plugins.proxy import store
 
@@ -114,11 +114,26 @@ def drain_call_events(
     return written
 
 
+# What an entry's content can cause (never a database outage: that leaves the batch pending)
+UNSTORABLE = (DataError, ValueError, KeyError)
+
+
 def _store(client: redis.Redis, entries: list) -> int:
     payloads = [
         {k.decode(): v.decode() for k, v in fields.items()} for _id, fields in entries if fields
     ]
-    _insert(payloads)
+    try:
+        _insert(payloads)
+    except UNSTORABLE:
+        # one malformed entry must not hold back every event behind it, on every redelivery:
+        # store the others one by one and drop (and log) what can never be stored
+        for payload in payloads:
+            try:
+                _insert([payload])
+            except UNSTORABLE:
+                logger.error(
+                    "unstorable call event dropped request_id=%s", payload.get("request_id")
+                )
     client.xack(STREAM, GROUP, *[entry_id for entry_id, _ in entries])
     client.xdel(STREAM, *[entry_id for entry_id, _ in entries])
     return len(payloads)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from plugins.installations.models import CallEvent
 from plugins.proxy import events
 from tests.proxy.conftest import call
@@ -49,3 +51,24 @@ def test_a_nul_in_the_operation_segment_does_not_stop_event_recording(
         ("listTables", "allowed"),
         ("list\ufffdTables", "unavailable"),
     ]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"upstream_status": "99999999"}, {"latency_ms": "fast"}, {"created_at": "yesterday"}],
+    ids=["out-of-range", "not-a-number", "not-a-date"],
+)
+def test_an_entry_that_can_never_be_stored_does_not_hold_back_the_others(
+    data_install, bob_api, damage
+):
+    call(bob_api, data_install, "listTables", {})
+    client = events._redis()
+    (_, fields), *_ = client.xrange(events.STREAM)
+    good = {k.decode(): v.decode() for k, v in fields.items()}
+    # an entry damaged in the stream (a fault no real call produces)
+    client.xadd(events.STREAM, {**good, "request_id": "damaged", **damage})
+    call(bob_api, data_install, "listTables", {})
+    events.drain_call_events()
+    assert CallEvent.objects.count() == 2
+    assert not CallEvent.objects.filter(request_id="damaged").exists()
+    assert client.xlen(events.STREAM) == 0  # acknowledged, not redelivered forever
