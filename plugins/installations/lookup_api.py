@@ -158,6 +158,8 @@ class InstalledPluginsApi(OrganizationAPIView):
         user = acting_member(self.actor, request)
         queryset = installations_for_lookup(organization=self.actor.organization).order_by("pk")
         query = request.query_params.get("q", "").strip()
+        if "\x00" in query:  # PostgreSQL text can't hold it: a client mistake, not a 500
+            raise ApiValidationError({"q": ["Must not contain NUL characters."]})
         if query:
             queryset = queryset.filter(plugin__name_for_model__icontains=query) | queryset.filter(
                 plugin__name__icontains=query

@@ -58,19 +58,30 @@ MAX_ALLOWED_VALUES = 500
 MAX_VALUE_LENGTH = 300
 
 
+def storable(text: str) -> bool:
+    """Text PostgreSQL can keep: no NUL, no lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def clean_values(values: object) -> dict[str, list[str]]:
     """An allow-list body: {argument: [string, …]} with bounded sizes; ValidationError else."""
     if not isinstance(values, dict):
         raise ValidationError("An allow-list is an object of parameter names to lists of values.")
     cleaned: dict[str, list[str]] = {}
     for argument, entries in values.items():
-        if not isinstance(argument, str) or not argument or len(argument) > 64:
+        if not isinstance(argument, str) or not 0 < len(argument) <= 64 or not storable(argument):
             raise ValidationError("Parameter names are strings of 1 to 64 characters.")
         if not isinstance(entries, list) or len(entries) > MAX_ALLOWED_VALUES:
             raise ValidationError(
                 f"The values of {argument!r} must be a list of at most {MAX_ALLOWED_VALUES}."
             )
-        if not all(isinstance(v, str) and 0 < len(v) <= MAX_VALUE_LENGTH for v in entries):
+        if not all(
+            isinstance(v, str) and 0 < len(v) <= MAX_VALUE_LENGTH and storable(v) for v in entries
+        ):
             raise ValidationError(
                 f"The values of {argument!r} must be strings of 1 to {MAX_VALUE_LENGTH} characters."
             )

@@ -39,6 +39,9 @@ class RawParser(BaseParser):
         return stream.read() if stream is not None else b""
 
 
+NO_BODY = frozenset({204, 205, 304})
+
+
 def _respond(result: CallResult, *, raw: bool = False) -> Response:
     body = result.body
     status = result.http_status
@@ -46,6 +49,8 @@ def _respond(result: CallResult, *, raw: bool = False) -> Response:
         # The passthrough answers like the plugin would: its status and data (or text).
         status = body["status"]
         body = body["data"] if body["data"] is not None else body["text"]
+        if status in NO_BODY:
+            body = None  # rendered as nothing, not as ""
     response = Response(body, status=status)
     for name, value in result.headers.items():
         response[name] = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import OrderedDict
 
@@ -85,9 +86,18 @@ def parse_arguments(raw: bytes) -> object:
     def refuse_constant(name):
         raise ValueError(name)
 
+    def finite(text):
+        number = float(text)
+        if math.isinf(number):  # 1e999: JSON has no infinity to send it on as
+            raise ValueError(text)
+        return number
+
     try:
         parsed = json.loads(
-            raw or b"{}", object_pairs_hook=no_duplicates, parse_constant=refuse_constant
+            raw or b"{}",
+            object_pairs_hook=no_duplicates,
+            parse_constant=refuse_constant,
+            parse_float=finite,
         )
         if json_depth(parsed) > settings.MARKETPLACE_MAX_JSON_DEPTH:
             raise ValueError("too deep")

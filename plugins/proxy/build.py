@@ -25,6 +25,8 @@ class UpstreamRequest:
     body: bytes | None = None
     # every value sent, by argument, for the allow-list re-check on what actually goes out
     sent: dict[str, object] = field(default_factory=dict)
+    # what the request carried that its answer must never give back (credential, assertion)
+    secrets: set[str] = field(default_factory=set, repr=False)
 
 
 def invalid_arguments(message: str, pointer: str) -> ProxyError:
@@ -47,6 +49,22 @@ def _scalar(value: object) -> str:
 
 
 def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
+    try:
+        return _build(server_url, tool, arguments)
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" is valid JSON, not valid UTF-8)
+        bad = next((a for a, v in arguments.items() if not _encodable(v)), "")
+        raise invalid_arguments("Not valid Unicode text.", f"/{bad}" if bad else "") from None
+
+
+def _encodable(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _build(server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
     base = server_url.rstrip("/")
     path = tool.path
     query: list[tuple[str, str]] = []
@@ -70,11 +88,7 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
                 raise invalid_arguments("Not a valid path segment.", f"/{arg}")
             path = path.replace("{" + binding.name + "}", quote(text, safe=""))
         elif binding.location == "query":
-            items = value if isinstance(value, list) else [value]
-            if isinstance(value, dict):
-                query.extend((str(k), _scalar(v)) for k, v in value.items())
-            else:
-                query.extend((binding.name, _scalar(v)) for v in items)
+            query.extend(_query_pairs(tool, arg, binding, value))
         elif binding.location == "header":
             text = ",".join(map(_scalar, value)) if isinstance(value, list) else _scalar(value)
             if any(ord(c) < 0x20 or ord(c) > 0xFF or c == "\x7f" for c in text):
@@ -107,6 +121,31 @@ def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRe
     return UpstreamRequest(
         method=tool.method.upper(), url=url, headers=headers, body=body, sent=sent
     )
+
+
+DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def _query_pairs(tool: Tool, arg: str, binding, value) -> list[tuple[str, str]]:
+    """A query argument serialised per its OpenAPI style and explode."""
+    name, delimiter = binding.name, DELIMITERS.get(binding.style, ",")
+    if isinstance(value, dict):
+        if binding.style == "deepObject":
+            return [(f"{name}[{k}]", _scalar(v)) for k, v in value.items()]
+        if not binding.explode:
+            return [(name, ",".join(_scalar(x) for pair in value.items() for x in pair))]
+        # form/explode spreads an object's properties as parameters of their own: none may
+        # stand in for another declared parameter (a guarded one in particular)
+        if any(str(k) in _query_names(tool, name) for k in value):
+            raise invalid_arguments("Names another query parameter.", f"/{arg}")
+        return [(str(k), _scalar(v)) for k, v in value.items()]
+    if isinstance(value, list) and not binding.explode:
+        return [(name, delimiter.join(_scalar(v) for v in value))]
+    return [(name, _scalar(v)) for v in (value if isinstance(value, list) else [value])]
+
+
+def _query_names(tool: Tool, own: str) -> set[str]:
+    return {b.name for b in tool.bindings.values() if b.location == "query" and b.name != own}
 
 
 def _same_origin_or_refuse(base: str, url: str) -> None:

@@ -23,7 +23,7 @@ import os
 import platform
 
 import redis
-from django.db import transaction
+from django.db import DataError, transaction
 
 from plugins.proxy import store
 
@@ -117,11 +117,26 @@ def drain_call_events(
     return written
 
 
+# What an entry's content can cause (never a database outage: that leaves the batch pending)
+UNSTORABLE = (DataError, ValueError, KeyError)
+
+
 def _store(client: redis.Redis, entries: list) -> int:
     payloads = [
         {k.decode(): v.decode() for k, v in fields.items()} for _id, fields in entries if fields
     ]
-    _insert(payloads)
+    try:
+        _insert(payloads)
+    except UNSTORABLE:
+        # one malformed entry must not hold back every event behind it, on every redelivery:
+        # store the others one by one and drop (and log) what can never be stored
+        for payload in payloads:
+            try:
+                _insert([payload])
+            except UNSTORABLE:
+                logger.error(
+                    "unstorable call event dropped request_id=%s", payload.get("request_id")
+                )
     client.xack(STREAM, GROUP, *[entry_id for entry_id, _ in entries])
     client.xdel(STREAM, *[entry_id for entry_id, _ in entries])
     return len(payloads)
@@ -140,10 +155,10 @@ def _insert(payloads: list[dict]) -> None:
             installation_id=number(p["installation_id"]),
             plugin_id=number(p["plugin_id"]),
             user_id=number(p["user_id"]),
-            via=p.get("via", "")[:16],
-            operation=p.get("operation", "")[:200],
+            via=_text(p.get("via", ""), 16),
+            operation=_text(p.get("operation", ""), 200),
             decision=p.get("decision", ""),
-            reason=p.get("reason", "")[:200],
+            reason=_text(p.get("reason", ""), 200),
             upstream_status=number(p.get("upstream_status", "")),
             latency_ms=number(p.get("latency_ms", ""), float) or 0,
             upstream_ms=number(p.get("upstream_ms", ""), float) or 0,
@@ -175,6 +190,12 @@ def store_events(rows: list, *, parameters: dict | None = None) -> list:
         rollups.add_events(fresh)
         _audit_denials(fresh, parameters or {})
     return fresh
+
+
+def _text(value: str, limit: int) -> str:
+    """What PostgreSQL can store: a NUL (the operation is the caller's URL segment) would fail
+    the whole batch on every redelivery and stop every event behind it."""
+    return value.replace("\x00", "\ufffd")[:limit]
 
 
 def _audit_denials(rows: list, parameters: dict) -> None:

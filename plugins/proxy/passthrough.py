@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import unquote
+from urllib.parse import parse_qsl
 
 from plugins.proxy.arguments import parse_arguments
-from plugins.proxy.build import invalid_arguments
+from plugins.proxy.build import DELIMITERS, invalid_arguments
 from plugins.tools import Tool, ToolSet
+from plugins.tools.canonical import FORM_BODY
 from plugins.tools.nested import to_shown
 
 _PARAM = re.compile(r"\{([^}/]+)\}")
@@ -37,7 +38,8 @@ def match_operation(toolset: ToolSet, method: str, path: str) -> tuple[Tool, dic
         found = _pattern(tool.path).match(path)
         if found:
             names = _PARAM.findall(tool.path)
-            return tool, {name: unquote(found.group(f"p{i}")) for i, name in enumerate(names)}
+            # the server decoded the path already: once is all
+            return tool, {name: found.group(f"p{i}") for i, name in enumerate(names)}
     return None
 
 
@@ -75,6 +77,9 @@ def arguments_from_request(
         if len(values) > 1 and not is_array:
             raise invalid_arguments("The parameter was given more than once.", f"/{arg}")
         items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        binding = tool.bindings[arg]
+        if is_array and not binding.explode and len(values) == 1:
+            values = values[0].split(DELIMITERS.get(binding.style, ","))
         arguments[arg] = (
             [_coerce(v, items) for v in values] if is_array else _coerce(values[0], schema)
         )
@@ -84,7 +89,11 @@ def arguments_from_request(
     if body.strip():
         if tool.body_content_type is None:
             raise invalid_arguments("This operation takes no request body.", "")
-        parsed = parse_arguments(body)
+        parsed = (
+            _form_fields(tool, body, props)
+            if tool.body_content_type == FORM_BODY
+            else parse_arguments(body)
+        )
         whole = next((a for a, b in tool.bindings.items() if b.location == "body_whole"), None)
         if whole is not None:
             arguments[whole] = to_shown(parsed, tool.bindings[whole].renames)
@@ -98,6 +107,20 @@ def arguments_from_request(
         else:
             raise invalid_arguments("The body must be a JSON object.", "")
     return arguments
+
+
+def _form_fields(tool: Tool, body: bytes, props: dict) -> dict:
+    """An urlencoded body's fields, typed by their schemas (a repeated field is refused)."""
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise invalid_arguments("The body is not a valid form.", "") from None
+    fields: dict[str, object] = {}
+    for key, value in pairs:
+        if key in fields:
+            raise invalid_arguments("The field was given more than once.", f"/{key}")
+        fields[key] = _coerce(value, props.get(tool.argument_for("body", key) or key, {}))
+    return fields
 
 
 def _drop_filled(operation: dict, tool: Tool) -> None:

@@ -95,7 +95,7 @@ def prepare_call(
 def answer(response, prepared: Prepared, request_id: str, event: dict) -> CallResult:
     """The upstream response shaped for the model (5xx and invalid JSON → ProxyError)."""
     event.update(upstream_status=response.status, bytes_in=len(response.content))
-    if response.status >= 500:
+    if response.status >= 500 or response.status < 200:  # 1xx: never a final answer
         raise ProxyError(
             502,
             "proxy.upstream_error",
@@ -104,6 +104,7 @@ def answer(response, prepared: Prepared, request_id: str, event: dict) -> CallRe
             upstream_status=response.status,
         )
     data, text = parse_body(response.content, response.content_type, response.status)
+    data, text = redact(prepared.upstream.secrets, data, text)
     if 200 <= response.status < 300:
         data, text = apply_filter(prepared.tool_filter, data, text)
     text = clip(text)
@@ -111,6 +112,36 @@ def answer(response, prepared: Prepared, request_id: str, event: dict) -> CallRe
     return CallResult(
         200, {"status": response.status, "data": data, "text": text, "request_id": request_id}
     )
+
+
+REDACTED = "[redacted]"
+MIN_SECRET = 8
+
+
+def redact(secrets: set[str], data, text: str):
+    """(data, text) with every secret the request carried replaced: a plugin that echoes its
+    credential or the assertion back must not hand them to the caller."""
+    found = [s for s in secrets if len(s) >= MIN_SECRET]
+    if not any(s in text for s in found) and "\\" not in text:
+        return data, text  # no escapes: every parsed string appears verbatim in the text
+    for secret in found:
+        text = text.replace(secret, REDACTED)
+    try:
+        return _redacted(found, data), text
+    except RecursionError:
+        return None, text
+
+
+def _redacted(found: list[str], value):
+    if isinstance(value, str):
+        for secret in found:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, list):
+        return [_redacted(found, v) for v in value]
+    if isinstance(value, dict):
+        return {_redacted(found, k): _redacted(found, v) for k, v in value.items()}
+    return value
 
 
 def failed(exc: ProxyError, request_id: str, event: dict) -> CallResult:
@@ -237,11 +268,15 @@ def outbound_arguments(upstream: UpstreamRequest, credential) -> dict:
     headers = {"User-Agent": USER_AGENT, **upstream.headers}
     url = upstream.url
     sensitive: set[str] = {ASSERTION_HEADER.lower()}
+    upstream.secrets.add(upstream.headers.get(ASSERTION_HEADER, ""))
     if credential is not None:
         headers.update(credential.headers)
         sensitive |= {name.lower() for name in credential.headers}
         if credential.query:
             url += ("&" if "?" in url else "?") + urlencode(credential.query)
+        given = [*credential.headers.values(), *credential.query.values()]
+        upstream.secrets.update(given, (v.rsplit(" ", 1)[-1] for v in given))
+        upstream.secrets.add(str(credential.bootstrap.get("token") or ""))
     return {
         "url": url,
         "method": upstream.method,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from django.conf import settings
 
@@ -20,7 +21,7 @@ def parse_body(content: bytes, content_type: str, status: int) -> tuple[object, 
     if not is_json or not content.strip():
         return None, text
     try:
-        return json.loads(text), text
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite), text
     except (ValueError, RecursionError):
         if 200 <= status < 300:
             raise ProxyError(
@@ -31,6 +32,17 @@ def parse_body(content: bytes, content_type: str, status: int) -> tuple[object, 
                 upstream_status=status,
             ) from None
         return None, text
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: the caller's parser would fail
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} does not fit a float")
+    return number
 
 
 def apply_filter(chain: dict | None, data: object, text: str) -> tuple[object, str]:

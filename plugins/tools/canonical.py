@@ -58,6 +58,9 @@ class Binding:
     name: str
     resource: str | None = None  # the guarded-resource kind, e.g. "database"
     renames: dict | None = None  # nested property names renamed for vendors (tools.nested)
+    # a query parameter's OpenAPI style (form, spaceDelimited, pipeDelimited, deepObject)
+    style: str = "form"
+    explode: bool = True
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,13 @@ def build_toolset(plugin: dict, *, security_names: frozenset[str] = frozenset())
             )
     tools = _with_references(plugin, tools, security_names)
     return ToolSet(plugin=plugin_name, tools=tuple(tools), disabled=tuple(disabled))
+
+
+def _explode(param: dict) -> bool:
+    """OpenAPI's default: explode for form (and deepObject, which only means that), else not."""
+    if isinstance(param.get("explode"), bool):
+        return param["explode"]
+    return param.get("style") in (None, "form", "deepObject")
 
 
 def set_by_marketplace(param: dict, security_names: frozenset[str] = frozenset()) -> bool:
@@ -367,7 +377,13 @@ def _build_tool(
         add(
             arg,
             schema,
-            Binding(location=location, name=real, resource=resource),
+            Binding(
+                location=location,
+                name=real,
+                resource=resource,
+                style=str(param.get("style") or "form"),
+                explode=_explode(param),
+            ),
             is_required=bool(param.get("required")),
             text=param.get("description"),
         )

@@ -136,9 +136,16 @@ class Parameter:
     # `x-marketplace-resource: <kind>`: the value names a resource (a database…) that the
     # marketplace checks against each user's allow-list.
     x_marketplace_resource: str | None = None
+    # OpenAPI serialisation, kept only when the spec declares it (the defaults need no key)
+    style: str | None = None
+    explode: bool | None = None
 
     def to_dict(self) -> dict:
+        serialisation = {"style": self.style} if self.style is not None else {}
+        if self.explode is not None:
+            serialisation["explode"] = self.explode
         return {
+            **serialisation,
             "name": self.name,
             "in": self.location,
             "required": self.required,

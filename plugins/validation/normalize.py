@@ -187,6 +187,8 @@ def build_parameter(raw: Any) -> Parameter | None:
         else None,
         bootstrap_value=text(raw.get("x-bootstrap-value")),
         x_marketplace_resource=text(raw.get("x-marketplace-resource")),
+        style=text(raw.get("style")),
+        explode=raw["explode"] if isinstance(raw.get("explode"), bool) else None,
     )
 
 

@@ -91,20 +91,25 @@ def bob_api(acme, bob, api_as):
     return api_as(bob, acme)
 
 
-@pytest.fixture
-def org_key_api(acme, alice):
+def org_key_client(organization, created_by):
+    """A test client sending a fresh organization API key of `organization`."""
     from django.test import Client
 
     _, token = issue_credential(
-        organization=acme,
+        organization=organization,
         kind=CredentialKind.ORGANIZATION,
         name="orchestrator",
-        created_by=alice,
+        created_by=created_by,
         role=Role.MEMBER,
     )
     client = Client()
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
+
+
+@pytest.fixture
+def org_key_api(acme, alice):
+    return org_key_client(acme, alice)
 
 
 def call(client, installation, operation: str, arguments, **headers):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from plugins.installations.models import CallEvent
 from plugins.proxy import events
 from tests.proxy.conftest import call
@@ -30,3 +32,43 @@ def test_a_redelivered_batch_is_written_once(data_install, bob_api):
     assert CallEvent.objects.count() == 1
     assert events.drain_call_events() == 1  # the stream still holds it: written once
     assert CallEvent.objects.count() == 1
+
+
+def test_a_nul_in_the_operation_segment_does_not_stop_event_recording(
+    data_install, bob_api, upstream
+):
+    # the operation is the caller's URL segment: a %00 there once failed every batch holding
+    # it, on every redelivery, and no event behind it was ever written
+    poisoned = bob_api.post(
+        f"/api/v1/installations/{data_install.pk}/operations/list%00Tables/call",
+        data='{"arguments": {}}',
+        content_type="application/json",
+    )
+    assert poisoned.status_code == 404
+    assert call(bob_api, data_install, "listTables", {}).status_code == 200
+    assert events.drain_call_events() == 2
+    assert sorted(CallEvent.objects.values_list("operation", "decision")) == [
+        ("listTables", "allowed"),
+        ("list\ufffdTables", "unavailable"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"upstream_status": "99999999"}, {"latency_ms": "fast"}, {"created_at": "yesterday"}],
+    ids=["out-of-range", "not-a-number", "not-a-date"],
+)
+def test_an_entry_that_can_never_be_stored_does_not_hold_back_the_others(
+    data_install, bob_api, damage
+):
+    call(bob_api, data_install, "listTables", {})
+    client = events._redis()
+    (_, fields), *_ = client.xrange(events.STREAM)
+    good = {k.decode(): v.decode() for k, v in fields.items()}
+    # an entry damaged in the stream (a fault no real call produces)
+    client.xadd(events.STREAM, {**good, "request_id": "damaged", **damage})
+    call(bob_api, data_install, "listTables", {})
+    events.drain_call_events()
+    assert CallEvent.objects.count() == 2
+    assert not CallEvent.objects.filter(request_id="damaged").exists()
+    assert client.xlen(events.STREAM) == 0  # acknowledged, not redelivered forever
