@@ -33,7 +33,8 @@ def client_for(token: str, **headers) -> Client:
 
 def warm(client, installation, token: str, on_behalf_of: str = "") -> None:
     assert call(client, installation, "querySqlDatabase", QUERY).status_code == 200
-    assert contexts.get(token, installation.pk, on_behalf_of) is not None, "context not cached"
+    key = contexts.key(token, installation.pk, on_behalf_of)
+    assert contexts.get(key) is not None, "context not cached"
 
 
 def test_a_revoked_token_is_refused_on_the_next_call(data_install, bob_token, alice, upstream):
@@ -93,14 +94,16 @@ def test_a_role_change_reloads_the_context(data_install, acme, bob, alice, bob_t
     _, token = bob_token
     client = client_for(token)
     warm(client, data_install, token)
-    before = contexts.get(token, data_install.pk, "")
+    before = contexts.get(contexts.key(token, data_install.pk, ""))
     change_role(
         membership=Membership.objects.get(organization=acme, user=bob),
         role=Role.ADMIN,
         changed_by=alice,
     )
     assert call(client, data_install, "querySqlDatabase", QUERY).status_code == 200
-    assert contexts.get(token, data_install.pk, "") is not before  # reloaded, not reused
+    assert (
+        contexts.get(contexts.key(token, data_install.pk, "")) is not before
+    )  # reloaded, not reused
 
 
 def test_a_changed_allow_list_is_refused_on_the_next_call(
