@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugins.validation.refs import escape_token
+from plugins.validation.spec_keywords import keywords_hold
 
 logger = logging.getLogger(__name__)
 
@@ -252,13 +253,17 @@ def _errors(validator: Any) -> Iterator[Exception]:
     """The library's two sources of errors, in its order: the document against the OpenAPI
     meta-schema, then its own keyword checks. The first is skipped when a compiled validator of
     the same meta-schema finds nothing: it then has nothing to report (and when it does report,
-    its messages are the pure-Python validator's, as before)."""
+    its messages are the pure-Python validator's, as before). The second is skipped when
+    spec_keywords proves, on the plain document, that the library's keyword checks find nothing."""
     meta_errors = (
         iter(())
         if _meta_schema_holds(validator.schema, validator.openapi_version)
         else validator.schema_validator.iter_errors(validator.schema)
     )
-    return itertools.chain(meta_errors, validator.root_validator(validator.schema_path))
+    keyword_errors = (
+        iter(()) if keywords_hold(validator) else validator.root_validator(validator.schema_path)
+    )
+    return itertools.chain(meta_errors, keyword_errors)
 
 
 def _meta_schema_holds(document: Any, version: str) -> bool:
