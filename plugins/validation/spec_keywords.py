@@ -69,23 +69,20 @@ class _Walk:
                     raise _Unsure
         return node
 
-    def mapping(self, node: Any) -> dict:
+    def typed(self, node: Any, kind: type) -> Any:
         node = self.resolve(node)
-        if not isinstance(node, dict):
+        if not isinstance(node, kind):
             raise _Unsure
         return node
+
+    def mapping(self, node: Any) -> dict:
+        return self.typed(node, dict)
 
     def sequence(self, node: Any) -> list:
-        node = self.resolve(node)
-        if not isinstance(node, list):
-            raise _Unsure
-        return node
+        return self.typed(node, list)
 
     def text(self, node: Any) -> str:
-        node = self.resolve(node)
-        if not isinstance(node, str):
-            raise _Unsure
-        return node
+        return self.typed(node, str)
 
     # -- RootValidator and what it calls -----------------------------------------------
     def root(self) -> None:
