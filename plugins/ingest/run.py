@@ -69,13 +69,24 @@ class RunLater(Exception):
 
 
 class RunContext:
-    """Tracks stage changes and timings of one run, writing them through as they happen."""
+    """Tracks stage changes and timings of one run, writing them through as they happen, and
+    the run's network budget (its spending is written once, with the verdict if there is one)."""
 
-    def __init__(self, run: ValidationRun):
+    def __init__(self, run: ValidationRun, budget: run_budget.RunBudget):
         self.run = run
+        self.budget = budget
+        self.budget_recorded = False
+        self._network_before = run.network_seconds or 0.0
         self._stage_started = time.monotonic()
 
     def stage(self, stage: str) -> None:
+        self.advance(stage)
+        ValidationRun.objects.filter(pk=self.run.pk).update(
+            stage=stage, stage_timings=self.run.stage_timings, heartbeat_at=self.run.heartbeat_at
+        )
+
+    def advance(self, stage: str) -> None:
+        """The stage change in memory only, for a caller that saves the run next."""
         now = time.monotonic()
         timings = dict(self.run.stage_timings)
         timings[self.run.stage] = round(
@@ -85,8 +96,19 @@ class RunContext:
         self.run.stage = stage
         self.run.stage_timings = timings
         self.run.heartbeat_at = timezone.now()
+
+    def record_budget(self) -> list[str]:
+        """Put the budget's spending on the run for the save that follows; the fields to save."""
+        self.run.network_seconds = self._network_before + self.budget.spent
+        self.run.timed_out_hosts = self.budget.timed_out_hosts
+        self.budget_recorded = True
+        return ["network_seconds", "timed_out_hosts"]
+
+    def save_budget(self) -> None:
+        """Write the budget's spending on its own (no verdict was saved with it)."""
         ValidationRun.objects.filter(pk=self.run.pk).update(
-            stage=stage, stage_timings=timings, heartbeat_at=self.run.heartbeat_at
+            network_seconds=self._network_before + self.budget.spent,
+            timed_out_hosts=self.budget.timed_out_hosts,
         )
 
 
@@ -107,7 +129,11 @@ def claim_run(run_id: int) -> ValidationRun | None:
             return None  # a live worker has it
         # One organization's claims are decided one at a time, so two workers can't both take
         # its last free place.
-        Organization.objects.select_for_update().filter(pk=run.organization_id).first()
+        organization = (
+            Organization.objects.select_for_update().filter(pk=run.organization_id).first()
+        )
+        if organization is not None and run.version.organization_id == organization.pk:
+            run.version.organization = organization  # read once, here
         now = timezone.now()
         wait = _wait_for_turn(run, stale_before)
         if wait is None:
@@ -142,18 +168,20 @@ def execute_run(run_id: int, *, final_attempt: bool = True) -> ValidationRun | N
     if run is None:
         return None
     budget = run_budget.RunBudget.for_run(run)
+    context = RunContext(run, budget)
     try:
         with run_budget.active(budget):
-            return _execute(run, budget, final_attempt=final_attempt)
-    finally:
-        ValidationRun.objects.filter(pk=run.pk).update(
-            network_seconds=(run.network_seconds or 0.0) + budget.spent,
-            timed_out_hosts=budget.timed_out_hosts,
-        )
+            finished = _execute(run, context, final_attempt=final_attempt)
+    except BaseException:  # a retry (RunLater), or a crash that rolled the verdict back
+        context.save_budget()
+        raise
+    if not context.budget_recorded:
+        context.save_budget()
+    return finished
 
 
-def _execute(run: ValidationRun, budget, *, final_attempt: bool) -> ValidationRun:
-    context = RunContext(run)
+def _execute(run: ValidationRun, context: RunContext, *, final_attempt: bool) -> ValidationRun:
+    budget = context.budget
     version = run.version
     try:
         fetched = _fetch_stage(run, version, context)
@@ -240,21 +268,42 @@ def _record_content(run, version, fetched: FetchedDocuments, identity):
         version.delete()
         version = existing
     else:
-        version.raw_manifest = fetched.manifest
-        version.raw_openapi = fetched.openapi
-        version.manifest_content_type = fetched.manifest_content_type
-        version.openapi_content_type = fetched.openapi_content_type
-        version.manifest_url = fetched.manifest_url or version.manifest_url
-        version.openapi_url = fetched.openapi_url or version.openapi_url
-        version.origin = fetched.origin
-        version.content_sha256 = sha
-        version.number = next_version_number(plugin)
-        version.save()
+        # Only what changed is written (an upload's documents are already stored).
+        changed = _assign(
+            version,
+            raw_manifest=fetched.manifest,
+            raw_openapi=fetched.openapi,
+            manifest_content_type=fetched.manifest_content_type,
+            openapi_content_type=fetched.openapi_content_type,
+            manifest_url=fetched.manifest_url or version.manifest_url,
+            openapi_url=fetched.openapi_url or version.openapi_url,
+            origin=fetched.origin,
+            content_sha256=sha,
+            number=next_version_number(plugin),
+        )
+        _save_unvalidated(version, [*changed, "plugin"])
         if identity.name_for_model and not plugin.name_for_model:
             Plugin.objects.filter(pk=plugin.pk).update(name_for_model=identity.name_for_model)
     if plugin.pk != provisional.pk:
         Plugin.objects.filter(pk=provisional.pk, versions__isnull=True).delete()
     return version, run
+
+
+def _save_unvalidated(version: PluginVersion, fields: list[str]) -> None:
+    """Save `fields` of a version not validated yet in one UPDATE whose condition is what
+    PluginVersion.save would read first; a version validated meanwhile gets the guarded save."""
+    version.refresh_summary()
+    values = {name: getattr(version, name) for name in fields}
+    if not PluginVersion.objects.filter(pk=version.pk, validated_at__isnull=True).update(**values):
+        version.save(update_fields=fields)
+
+
+def _assign(instance, **values) -> list[str]:
+    """Set the fields whose value differs; return their names."""
+    changed = [name for name, value in values.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, values[name])
+    return changed
 
 
 def _input_for(version: PluginVersion) -> PluginInput:
@@ -294,6 +343,8 @@ def _check_and_finish(run, version, findings: list[Finding], context) -> Validat
 
 
 def _previous_validated(version: PluginVersion) -> PluginVersion | None:
+    if (version.number or 0) <= 1:
+        return None  # numbers start at 1: a first version has none before it
     return (
         PluginVersion.objects.filter(
             plugin=version.plugin,
@@ -305,15 +356,32 @@ def _previous_validated(version: PluginVersion) -> PluginVersion | None:
     )
 
 
+# What a verdict writes on its version (its content is already stored), with the small summary
+# columns PluginVersion.save derives from `normalized`, and the logo the link stage kept.
+VERDICT_FIELDS = [
+    "validation_state",
+    "normalized",
+    "normalized_openapi",
+    "diff",
+    "validated_at",
+    "logo",
+    "logo_content_type",
+    "operations",
+    "auth_type",
+    "operation_count",
+]
+
+
 @transaction.atomic
 def _finish(run, version, findings: list[Finding], *, report, context) -> ValidationRun:
-    context.stage(RunStage.DONE)
+    context.advance(RunStage.DONE)
     failed = any(f.severity == Severity.ERROR for f in findings)
     _store_findings(run, findings)
     run.status = RunStatus.FAILED if failed else RunStatus.PASSED
     run.finished_at = timezone.now()
     run.summary = _summary(findings)
-    run.save(update_fields=["status", "finished_at", "summary", "stage", "stage_timings"])
+    fields = ["status", "finished_at", "summary", "stage", "stage_timings", "heartbeat_at"]
+    run.save(update_fields=[*fields, *context.record_budget()])
     if version.validated_at is None and version.content_sha256:
         version.validation_state = ValidationState.FAILED if failed else ValidationState.PASSED
         version.normalized = report.plugin if report else None
@@ -324,7 +392,7 @@ def _finish(run, version, findings: list[Finding], *, report, context) -> Valida
                 version.diff = diff_versions(previous.normalized, report.plugin)
             _refresh_plugin_display(version.plugin, report.plugin)
         version.validated_at = timezone.now()
-        version.save()
+        _save_unvalidated(version, VERDICT_FIELDS)
     elif not version.content_sha256:
         # Nothing could be fetched: the version never got content and never will.
         PluginVersion.objects.filter(pk=version.pk).update(validation_state=ValidationState.FAILED)
@@ -369,7 +437,8 @@ def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
 
 
 def _store_findings(run: ValidationRun, findings: list[Finding]) -> None:
-    run.findings.all().delete()
+    if run.attempts > 1:  # a first attempt has none: findings are only saved with a verdict
+        run.findings.all().delete()
     RunFinding.objects.bulk_create(
         [
             RunFinding(

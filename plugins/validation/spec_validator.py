@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugins.validation.refs import escape_token
+from plugins.validation.spec_keywords import keywords_hold
 
 logger = logging.getLogger(__name__)
 
@@ -252,25 +253,75 @@ def _errors(validator: Any) -> Iterator[Exception]:
     """The library's two sources of errors, in its order: the document against the OpenAPI
     meta-schema, then its own keyword checks. The first is skipped when a compiled validator of
     the same meta-schema finds nothing: it then has nothing to report (and when it does report,
-    its messages are the pure-Python validator's, as before)."""
-    meta_errors = (
-        iter(())
-        if _meta_schema_holds(validator.schema, validator.openapi_version)
-        else validator.schema_validator.iter_errors(validator.schema)
+    its messages are the pure-Python validator's, as before). The second is skipped when
+    spec_keywords proves, on the plain document, that the library's keyword checks find nothing."""
+    meta_errors = _meta_errors(validator)
+    keyword_errors = (
+        iter(()) if keywords_hold(validator) else validator.root_validator(validator.schema_path)
     )
-    return itertools.chain(meta_errors, validator.root_validator(validator.schema_path))
+    return itertools.chain(meta_errors, keyword_errors)
 
 
-def _meta_schema_holds(document: Any, version: str) -> bool:
-    """True only when the compiled (jsonschema-rs) meta-schema validator accepts a plain-JSON
-    document; False whenever it can't tell (then the pure-Python validator decides)."""
-    compiled = _compiled_meta_validator(version[:3])
-    if compiled is None or not _is_plain_json(document):
+def _meta_errors(validator: Any) -> Iterator[Exception]:
+    """The document's errors against the OpenAPI meta-schema: none when the compiled validator
+    accepts a plain-JSON document, else the pure-Python validator's (pruned, see below)."""
+    document, version = validator.schema, validator.openapi_version[:3]
+    if not _is_plain_json(document):
+        return validator.schema_validator.iter_errors(document)
+    if _compiled_holds(_compiled_meta_validator(version), document):
+        return iter(())
+    pruned = _pruned_meta_validator(version)
+    return (pruned or validator.schema_validator).iter_errors(document)
+
+
+def _compiled_holds(compiled: Any, instance: Any) -> bool:
+    if compiled is None:
         return False
     try:
-        return bool(compiled.is_valid(document))
+        return bool(compiled.is_valid(instance))
     except Exception:  # a value it can't take: let the Python validator judge
         return False
+
+
+@functools.cache
+def _pruned_meta_validator(version: str):
+    """The pure-Python OAS 3.0 meta-schema validator, except that it doesn't descend into a
+    part of the document that the compiled validator of the definition it refers to accepts:
+    such a part has no error to give, so the errors, their order and their messages are the
+    same, and only the parts that hold errors are walked in Python. Only for 3.0, whose
+    meta-schema (draft 4, every reference a `#/definitions/...`) means the same wherever a
+    definition is used; 3.1's dynamic references depend on where they are reached from."""
+    if version != "3.0":
+        return None
+    try:
+        import jsonschema_rs
+        from jsonschema.validators import extend, validator_for
+        from openapi_spec_validator.schemas import schema_v30
+    except ImportError:
+        return None
+    meta_schema = dict(schema_v30)
+    base = validator_for(meta_schema)
+    follow = base.VALIDATORS["$ref"]
+    root = {key: meta_schema[key] for key in ("$schema", "id", "definitions")}
+
+    @functools.cache
+    def compiled_for(ref: str):
+        if not ref.startswith("#/definitions/"):
+            return None
+        try:
+            return jsonschema_rs.validator_for(
+                {**root, "$ref": ref}, validate_formats=False, retriever=_refuse_retrieval
+            )
+        except Exception:
+            logger.warning("no compiled validator for %s", ref, exc_info=True)
+            return None
+
+    def ref(validator, ref, instance, schema):
+        if isinstance(ref, str) and _compiled_holds(compiled_for(ref), instance):
+            return
+        yield from follow(validator, ref, instance, schema)
+
+    return _prepared_validator(meta_schema, extend(base, {"$ref": ref}))
 
 
 def _refuse_retrieval(uri: str) -> Any:
