@@ -28,7 +28,12 @@ from plugins.installations import services
 from plugins.installations.integrity import pin_problem
 from plugins.installations.models import AllowList
 from plugins.installations.policy import Refusal
-from plugins.installations.selectors import installation_of, policy_of, tools_and_summary_of
+from plugins.installations.selectors import (
+    guarded_arguments_of,
+    installation_of,
+    policy_of,
+    tools_and_summary_of,
+)
 from plugins.models import Plugin
 from plugins.proxy.call import call_operation
 
@@ -170,14 +175,6 @@ def uninstall(request, installation_id: int):
     return redirect("installation-list", org_slug=request.organization.slug)
 
 
-def _guarded_arguments(installation, toolset) -> dict[str, str]:
-    guarded: dict[str, str] = {}
-    for tool in toolset.tools:
-        guarded.update(tool.resources)
-    guarded.update(installation.guarded_arguments or {})
-    return guarded
-
-
 def _values(text: str) -> list[str]:
     return sorted({v.strip() for v in text.replace("\n", ",").split(",") if v.strip()})
 
@@ -187,8 +184,7 @@ def allow_lists(request, installation_id: int):
     """Members by guarded parameters: which values each member may use, and the default for
     members without a row of their own."""
     installation = _installation_or_404(request, installation_id)
-    toolset, _ = tools_and_summary_of(installation.version)
-    guarded = _guarded_arguments(installation, toolset)
+    guarded = guarded_arguments_of(installation)
     memberships = list(members_of(organization=request.organization))
     rows = {
         row.user_id: row

@@ -131,3 +131,20 @@ def policy_of(*, installation: Installation, user) -> Policy:
 
 def allow_list_of(*, installation: Installation, user) -> AllowList | None:
     return AllowList.objects.filter(installation=installation, user=user).first()
+
+
+def guarded_arguments_of(installation: Installation) -> dict[str, str]:
+    """The installation's guarded arguments and their kinds: those its pinned spec marks
+    (x-marketplace-resource) and those its admins marked."""
+    toolset, _ = tools_and_summary_of(installation.version)
+    guarded: dict[str, str] = {}
+    for tool in toolset.tools:
+        guarded.update(tool.resources)
+    guarded.update(installation.guarded_arguments or {})
+    return guarded
+
+
+def argument_names_of(installation: Installation) -> set[str]:
+    """Every argument name of the installation's operations (what an admin may mark guarded)."""
+    toolset, _ = tools_and_summary_of(installation.version)
+    return {argument for tool in toolset.tools for argument in tool.bindings}

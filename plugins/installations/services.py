@@ -11,6 +11,7 @@ from plugins.credentials.oauth.disconnect import disconnect_everyone
 from plugins.installations.generations import bump_generation
 from plugins.installations.integrity import pin_fields
 from plugins.installations.models import Installation
+from plugins.installations.selectors import argument_names_of, guarded_arguments_of
 from plugins.models import Plugin, PluginVersion, ValidationState
 
 
@@ -89,6 +90,18 @@ def clean_values(values: object) -> dict[str, list[str]]:
     return cleaned
 
 
+def _only_guarded(values: dict[str, list[str]], guarded: dict[str, str]) -> None:
+    """An allow-list names guarded parameters only: a typo would otherwise be stored and leave
+    the member silently denied."""
+    unknown = sorted(set(values) - set(guarded))
+    if unknown:
+        known = ", ".join(sorted(guarded)) or "none"
+        raise ValidationError(
+            f"{', '.join(map(repr, unknown))} is not a guarded parameter of this installation "
+            f"(guarded: {known})."
+        )
+
+
 @transaction.atomic
 def set_allow_list(
     *, installation: Installation, member: User, values: dict, changed_by: User | None
@@ -97,6 +110,7 @@ def set_allow_list(
     from plugins.installations.models import AllowList
 
     cleaned = clean_values(values)
+    _only_guarded(cleaned, guarded_arguments_of(installation))
     row, _ = AllowList.objects.update_or_create(
         installation=installation,
         user=member,
@@ -154,10 +168,17 @@ def update_installation(
             isinstance(k, str) and isinstance(v, str) and v for k, v in guarded_arguments.items()
         ):
             raise ValidationError("guarded_arguments maps argument names to resource kinds.")
+        unknown = sorted(set(guarded_arguments) - argument_names_of(installation))
+        if unknown:
+            raise ValidationError(
+                f"No operation of this installation takes {', '.join(map(repr, unknown))}."
+            )
         installation.guarded_arguments = guarded_arguments
         changes["guarded_arguments"] = sorted(guarded_arguments)
     if default_allowed is not None:
-        installation.default_allowed = clean_values(default_allowed)
+        cleaned = clean_values(default_allowed)
+        _only_guarded(cleaned, guarded_arguments_of(installation))
+        installation.default_allowed = cleaned
         changes["default_allowed"] = sorted(installation.default_allowed)
     if changes:
         installation.save()

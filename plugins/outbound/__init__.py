@@ -27,13 +27,14 @@ from plugins.outbound.content_types import (
 )
 from plugins.outbound.errors import FetchError
 from plugins.outbound.oauth import OAuthResponse, OAuthSession
-from plugins.outbound.redirects import same_site_redirects_only
+from plugins.outbound.redirects import IDEMPOTENT_METHODS, same_site_redirects_only
 from plugins.outbound.urls import CheckedURL, precheck, precheck_url
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DOCUMENT_CONTENT_TYPES",
     "DOCUMENT_TIMEOUT",
+    "IDEMPOTENT_METHODS",
     "LOGO_CONTENT_TYPES",
     "USER_AGENT",
     "CheckedURL",

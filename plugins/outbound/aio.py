@@ -47,7 +47,7 @@ from plugins.outbound.content_types import media_type
 from plugins.outbound.decoding import _decoder_for, _too_large
 from plugins.outbound.errors import FetchError
 from plugins.outbound.private_destinations import allowed_private_destinations, permits
-from plugins.outbound.redirects import REDIRECT_STATUSES, Hop, next_hop
+from plugins.outbound.redirects import IDEMPOTENT_METHODS, REDIRECT_STATUSES, Hop, next_hop
 from plugins.outbound.urls import vet_url
 
 logger = logging.getLogger(__name__)
@@ -173,8 +173,12 @@ async def async_fetch(
     try:
         async with asyncio.timeout(timeout):
             while True:
-                status, response_headers, content, location = await _send(
-                    session, hop, max_bytes=max_bytes, connect_timeout=connect_timeout
+                status, response_headers, content, location = await _send_hop(
+                    session,
+                    hop,
+                    after_redirect=bool(redirects),
+                    max_bytes=max_bytes,
+                    connect_timeout=connect_timeout,
                 )
                 if status not in REDIRECT_STATUSES or location is None:
                     break
@@ -202,6 +206,22 @@ async def async_fetch(
         redirects=tuple(redirects),
         elapsed=time.monotonic() - started,
     )
+
+
+class _ConnectionLost(FetchError):
+    """The server hung up before answering."""
+
+
+async def _send_hop(session, hop: Hop, *, after_redirect: bool, **limits):
+    """`_send`, and once more when a redirect's next hop went out on a connection the server
+    had just closed without saying so (a redirect's empty body hands the connection straight
+    back to the pool): only for idempotent methods, as any retry."""
+    try:
+        return await _send(session, hop, **limits)
+    except _ConnectionLost:
+        if not after_redirect or hop.method not in IDEMPOTENT_METHODS:
+            raise
+        return await _send(session, hop, **limits)
 
 
 async def _send(
@@ -248,7 +268,7 @@ async def _send(
             errors.CONNECT_FAILED, "Could not connect to the server.", transient=True
         ) from None
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionError):
-        raise FetchError(
+        raise _ConnectionLost(
             errors.CONNECT_FAILED, "The connection to the server was lost.", transient=True
         ) from None
     except aiohttp.InvalidURL:

@@ -17,6 +17,8 @@ from plugins.outbound import errors
 from plugins.outbound.errors import FetchError
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Methods that may be sent twice (a retry) without doing twice what the caller asked.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 # Always treated as credentials, whatever the caller flags.
 ALWAYS_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})

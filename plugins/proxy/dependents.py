@@ -122,9 +122,22 @@ def fill(*, installation, user, policy, operation, arguments, request_id, deadli
     return filled
 
 
-def add_lookups(result, response, *, installation, user, policy, operation, request_id, deadline):
+def add_lookups(
+    result,
+    response,
+    *,
+    installation,
+    user,
+    policy,
+    operation,
+    request_id,
+    deadline,
+    secrets=frozenset(),
+):
     """`result` (a successful pipeline.CallResult) with its x-lookups resolved under
-    `lookups`; a lookup that fails is an entry with an `error`, never the call's failure."""
+    `lookups`; a lookup that fails is an entry with an `error`, never the call's failure.
+    The values looked up are read from the plugin's answer with `secrets` (what the call's
+    request carried) redacted, as in the answer itself."""
     tool = _tool(policy, operation)
     if tool is None or not tool.lookups or result.http_status != 200:
         return result
@@ -132,7 +145,8 @@ def add_lookups(result, response, *, installation, user, policy, operation, requ
     wanted = [lk for lk in tool.lookups if lk.response.upper() in codes]
     if not wanted:
         return result
-    data, _ = parse_body(response.content, response.content_type, response.status)
+    data, text = parse_body(response.content, response.content_type, response.status)
+    data, _ = pipeline.redact(secrets, data, text)
     entries: list[dict] = []
     try:
         credential = pipeline.credential_for(installation, user)

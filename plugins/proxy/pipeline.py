@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 
 from plugins.installations.policy import Grant, Policy, Refusal, value_allowed
-from plugins.outbound import FetchError, fetch
+from plugins.outbound import IDEMPOTENT_METHODS, FetchError, fetch
 from plugins.outbound import errors as outbound_errors
 from plugins.proxy.arguments import check_arguments
 from plugins.proxy.assertion import HEADER as ASSERTION_HEADER
@@ -33,7 +33,6 @@ from plugins.proxy.errors import ProxyError
 from plugins.proxy.shaping import apply_filter, clip, parse_body
 
 USER_AGENT = "PluginMarketplace/1.0 (+proxy)"
-IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 503})
 MAX_RETRY_WAIT = 2.0
 UPSTREAM_MAX_BYTES = 10 * 1024 * 1024
@@ -296,7 +295,7 @@ def should_refresh(response, installation, credential) -> bool:
 
 def retry_wait(upstream: UpstreamRequest, response, deadline: float) -> float | None:
     """Seconds to wait before the one retry of an idempotent call answered 429/503, or None."""
-    if upstream.method not in IDEMPOTENT or response.status not in RETRY_STATUSES:
+    if upstream.method not in IDEMPOTENT_METHODS or response.status not in RETRY_STATUSES:
         return None
     wait = _retry_after(response.headers.get("retry-after"))
     if wait is None or time.monotonic() + wait >= deadline:
@@ -308,7 +307,7 @@ def retryable(exc: FetchError, upstream: UpstreamRequest) -> bool:
     return (
         exc.transient
         and exc.code == outbound_errors.CONNECT_FAILED
-        and upstream.method in IDEMPOTENT
+        and upstream.method in IDEMPOTENT_METHODS
     )
 
 

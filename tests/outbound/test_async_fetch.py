@@ -117,3 +117,20 @@ def test_a_refused_connection_is_a_transient_connect_failure(refusing_port):
         run(async_fetch(f"http://127.0.0.1:{refusing_port}/", timeout=5))
     assert caught.value.code == errors.CONNECT_FAILED
     assert caught.value.transient
+
+
+def test_a_same_origin_redirect_from_a_server_that_then_hangs_up_is_followed(serve):
+    """The plugin answers the redirect and closes the connection without saying so
+    (no `Connection: close`): the next hop must not be sent on that dead pooled connection."""
+
+    def redirect_and_hang_up(handler):
+        handler.redirect(302, "/to")
+        handler.close_connection = True
+
+    server = serve(
+        {"/from": redirect_and_hang_up, "/to": lambda h: h.reply(200, b'{"arrived": true}')}
+    )
+    for _ in range(3):  # the race is lost (or won) on each fresh pool
+        result = run(async_fetch(server.url + "/from"))
+        assert (result.status, result.content) == (200, b'{"arrived": true}')
+        assert result.redirects == (server.url + "/to",)

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from plugins.credentials.services import set_service_credential
 from plugins.installations.models import CallEvent
 from plugins.installations.selectors import toolset_of
 from plugins.installations.services import install_plugin, set_allow_list
@@ -337,3 +338,30 @@ def test_a_lookup_value_outside_the_allow_list_is_never_sent(
     assert "not allowed" in tx_rail["error"]
     sent = [query_of(s)["provider_id"] for s in trains_upstream.seen if "/providers" in s.path]
     assert sent == [["amtrak"]]
+
+
+def test_a_looked_up_value_echoing_the_service_key_is_redacted_like_the_answer(
+    acme, alice, bob_api, trains_upstream
+):
+    """A plugin that puts the key it was sent where an x-lookup sits: the caller gets neither
+    it in the answer's data nor in `lookups[].value`."""
+    key = "svc-key-0123456789abcdef"
+
+    def echo_key(handler):
+        sent = handler.headers["Authorization"].removeprefix("Bearer ")
+        reply_json(handler, 200, [{"name": "Echo", "provider_id": sent}])
+
+    trains_upstream.route("GET /trains", echo_key)
+    version = publish_version(
+        acme,
+        trains_spec(trains_upstream.url),
+        base=trains_upstream.url,
+        name="trains",
+        auth={"type": "service_http", "authorization_type": "bearer"},
+    )
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    set_service_credential(plugin=installation.plugin, token=key, set_by=alice)
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 200, response.content
+    assert key not in response.content.decode()
+    assert [lk["value"] for lk in response.json()["lookups"]] == ["[redacted]"]

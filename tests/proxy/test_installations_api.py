@@ -145,3 +145,38 @@ def test_an_admin_uninstalls(alice_api, bob_api, data_install):
     assert alice_api.delete(f"{URL}{data_install.pk}").status_code == 204
     assert not Installation.objects.filter(pk=data_install.pk).exists()
     assert call(bob_api, data_install, "listTables", {}).status_code == 404
+
+
+def test_an_allow_list_or_a_guard_naming_an_unknown_parameter_is_a_400_naming_it(
+    alice_api, data_install, bob
+):
+    """An admin's typo ("databse") would otherwise be stored and leave the member silently
+    denied: it is refused, naming the name and what is guarded."""
+    path = f"{URL}{data_install.pk}/allow-lists/{bob.pk}"
+    before = alice_api.get(path).json()["values"]
+    typo = alice_api.put(path, {"databse": ["sales"]}, content_type="application/json")
+    assert typo.status_code == 400
+    message = str(typo.json()["error"])
+    assert "'databse' is not a guarded parameter" in message
+    assert "database" in message
+    assert alice_api.get(path).json()["values"] == before
+    default = alice_api.patch(
+        f"{URL}{data_install.pk}",
+        {"default_allowed": {"databse": ["public"]}},
+        content_type="application/json",
+    )
+    assert default.status_code == 400
+    guard = alice_api.patch(
+        f"{URL}{data_install.pk}",
+        {"guarded_arguments": {"nosuchargument": "topic"}},
+        content_type="application/json",
+    )
+    assert guard.status_code == 400
+    assert "nosuchargument" in str(guard.json()["error"])
+    # marking an argument guarded and allowing it in the same request is one consistent change
+    both = alice_api.patch(
+        f"{URL}{data_install.pk}",
+        {"guarded_arguments": {"question": "topic"}, "default_allowed": {"question": ["hi"]}},
+        content_type="application/json",
+    )
+    assert both.status_code == 200
