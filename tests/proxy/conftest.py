@@ -63,6 +63,23 @@ def publish_version(
     return version
 
 
+def install_with_service_key(org, admin, spec_doc: dict, *, base: str, key: str, name: str):
+    """A published plugin whose calls carry the publisher's service key `key` (bearer),
+    installed in `org`."""
+    from plugins.credentials.services import set_service_credential
+
+    version = publish_version(
+        org,
+        spec_doc,
+        base=base,
+        name=name,
+        auth={"type": "service_http", "authorization_type": "bearer"},
+    )
+    installation = install_plugin(organization=org, version=version, installed_by=admin)
+    set_service_credential(plugin=installation.plugin, token=key, set_by=admin)
+    return installation
+
+
 @pytest.fixture
 def upstream():
     with Upstream() as server:

@@ -7,14 +7,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from plugins.credentials.services import set_service_credential
 from plugins.installations.models import CallEvent
 from plugins.installations.selectors import toolset_of
 from plugins.installations.services import install_plugin, set_allow_list
 from plugins.proxy.call import call_operation
 from plugins.proxy.events import drain_call_events
 from plugins.proxy.ids import new_request_id
-from tests.proxy.conftest import call, publish_version
+from tests.proxy.conftest import call, install_with_service_key, publish_version
 from tests.support.upstream import Upstream, reply_json
 from tests.tools.specs import trains_spec
 from tests.validation.helpers import manifest, validate
@@ -352,15 +351,14 @@ def test_a_looked_up_value_echoing_the_service_key_is_redacted_like_the_answer(
         reply_json(handler, 200, [{"name": "Echo", "provider_id": sent}])
 
     trains_upstream.route("GET /trains", echo_key)
-    version = publish_version(
+    installation = install_with_service_key(
         acme,
+        alice,
         trains_spec(trains_upstream.url),
         base=trains_upstream.url,
+        key=key,
         name="trains",
-        auth={"type": "service_http", "authorization_type": "bearer"},
     )
-    installation = install_plugin(organization=acme, version=version, installed_by=alice)
-    set_service_credential(plugin=installation.plugin, token=key, set_by=alice)
     response = call(bob_api, installation, "searchTrains", {})
     assert response.status_code == 200, response.content
     assert key not in response.content.decode()

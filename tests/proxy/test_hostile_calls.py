@@ -8,10 +8,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from plugins.credentials.services import set_service_credential
 from plugins.installations.selectors import toolset_of
 from plugins.installations.services import install_plugin, set_allow_list
-from tests.proxy.conftest import call, publish_version
+from tests.proxy.conftest import call, install_with_service_key, publish_version
 from tests.support.upstream import reply_json
 from tests.tools.specs import data_plugin_spec
 
@@ -95,20 +94,14 @@ def test_a_lone_surrogate_is_a_422_not_a_500(
 SERVICE_KEY = "svc-canary-echo-9f8e7d6c5b4a"
 
 
-def install_with_service_key(acme, alice, bob, upstream, key: str):
+def install_svc(acme, alice, bob, upstream, key: str):
     """The data plugin with the publisher's service key; bob may use `sales`."""
-    version = publish_version(
-        acme,
-        data_plugin_spec(upstream.url),
-        base=upstream.url,
-        name="svc",
-        auth={"type": "service_http", "authorization_type": "bearer"},
+    installation = install_with_service_key(
+        acme, alice, data_plugin_spec(upstream.url), base=upstream.url, key=key, name="svc"
     )
-    installation = install_plugin(organization=acme, version=version, installed_by=alice)
     set_allow_list(
         installation=installation, member=bob, values={"database": ["sales"]}, changed_by=alice
     )
-    set_service_credential(plugin=installation.plugin, token=key, set_by=alice)
     return installation
 
 
@@ -133,7 +126,7 @@ def echo_headers(status: int, content_type: str = "application/json"):
 def test_a_plugin_echoing_its_credential_or_the_assertion_gives_neither_to_the_caller(
     acme, alice, bob, bob_api, upstream, status, content_type
 ):
-    installation = install_with_service_key(acme, alice, bob, upstream, SERVICE_KEY)
+    installation = install_svc(acme, alice, bob, upstream, SERVICE_KEY)
     upstream.route("GET /databases", echo_headers(status, content_type))
     answers = [
         call(bob_api, installation, "listTables", {}),
