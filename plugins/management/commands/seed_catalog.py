@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
@@ -60,10 +60,21 @@ class Command(BaseCommand):
         templates = self._templates(Path(corpus))
         orgs = self._organizations(organizations)
         self._plugins(plugins, orgs, templates)
+        self._analyze()
         self.stdout.write(
             f"Seeded {plugins} plugins in {organizations} organizations from "
             f"{len(templates)} corpus entries in {time.perf_counter() - started:.0f} s."
         )
+
+    def _analyze(self) -> None:
+        """Fresh planner statistics for the bulk-loaded tables, as autovacuum would gather soon
+        after a load like this one: without them PostgreSQL plans the catalog's queries for a
+        near-empty table (measured: the API list's page query took 47 ms instead of 0.8 ms)."""
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            for model in (User, Organization, Membership, Plugin, PluginVersion):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
     def _reset(self) -> None:
         orgs = Organization.objects.filter(slug__startswith=ORG_PREFIX)
