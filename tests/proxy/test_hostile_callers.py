@@ -18,7 +18,7 @@ from plugins.installations.selectors import toolset_of
 from plugins.installations.services import install_plugin
 from plugins.proxy.context import contexts
 from tests.proxy.conftest import call, org_key_client, publish_version
-from tests.proxy.test_hostile_calls import install_with_service_key
+from tests.proxy.test_hostile_calls import install_svc
 from tests.proxy.test_passthrough import served_spec
 from tests.support.upstream import reply_json
 from tests.tools.specs import data_plugin_spec
@@ -138,7 +138,7 @@ def test_a_failing_call_with_a_service_key_logs_and_answers_no_secret(
     acme, alice, bob, bob_api, upstream, caplog, fault
 ):
     caplog.set_level(logging.DEBUG)
-    installation = install_with_service_key(acme, alice, bob, upstream, SERVICE_KEY)
+    installation = install_svc(acme, alice, bob, upstream, SERVICE_KEY)
     upstream.route("GET /databases", fault)
     response = call(bob_api, installation, "listTables", {})
     assert response.status_code == 502, response.content
