@@ -6,22 +6,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_audit_event'),
+        ("accounts", "0003_audit_event"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(models.F('organization'), django.db.models.functions.text.Upper('actor_label'), models.OrderBy(models.F('created_at'), descending=True), name='audit_by_actor_label'),
+            model_name="auditevent",
+            index=models.Index(
+                models.F("organization"),
+                django.db.models.functions.text.Upper("actor_label"),
+                models.OrderBy(models.F("created_at"), descending=True),
+                name="audit_by_actor_label",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(models.F('organization'), django.db.models.functions.text.Upper('target'), models.OrderBy(models.F('created_at'), descending=True), name='audit_by_target'),
+            model_name="auditevent",
+            index=models.Index(
+                models.F("organization"),
+                django.db.models.functions.text.Upper("target"),
+                models.OrderBy(models.F("created_at"), descending=True),
+                name="audit_by_target",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(models.F('organization'), django.db.models.functions.text.Upper(django.db.models.fields.json.KeyTextTransform('plugin', 'details')), models.OrderBy(models.F('created_at'), descending=True), name='audit_by_details_plugin'),
+            model_name="auditevent",
+            index=models.Index(
+                models.F("organization"),
+                django.db.models.functions.text.Upper(
+                    django.db.models.fields.json.KeyTextTransform("plugin", "details")
+                ),
+                models.OrderBy(models.F("created_at"), descending=True),
+                name="audit_by_details_plugin",
+            ),
         ),
     ]
