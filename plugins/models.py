@@ -277,10 +277,13 @@ class PluginVersion(models.Model):
         return f"{self.plugin} v{self.number or '?'}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
+        updating = self.pk is not None
+        if updating:
             self._refuse_changes_once_validated()
         self.refresh_summary()
         super().save(*args, **kwargs)
+        if updating:  # the database recomputed the documents' digest: read it when asked
+            vars(self).pop("documents_sha256", None)
 
     def refresh_summary(self) -> None:
         """Derive the small display columns from `normalized` (a no-op while it's deferred)."""

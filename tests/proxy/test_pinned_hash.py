@@ -101,6 +101,17 @@ def test_the_database_keeps_the_digest_whoever_writes_the_documents(data_install
     assert PluginVersion.objects.get(pk=version.pk).documents_sha256 == after
 
 
+def test_a_version_saved_with_other_documents_reads_the_new_digest(acme, upstream):
+    version = publish_version(acme, data_plugin_spec(upstream.url), base=upstream.url)
+    assert version.documents_sha256 == database_digest(version)
+    PluginVersion.objects.filter(pk=version.pk).update(validated_at=None)
+    version.validated_at = None
+    version.normalized = {**version.normalized, "description_for_model": "Other."}
+    before = version.documents_sha256
+    version.save()
+    assert version.documents_sha256 == database_digest(version) != before
+
+
 def test_the_check_reads_no_documents(data_install, acme):
     """The query that loads an installation also checks its pin: checking needs neither the
     documents nor another query, even when the documents were deferred."""
