@@ -207,7 +207,7 @@ def _execute(run: ValidationRun, context: RunContext, *, final_attempt: bool) ->
     ):
         return _finish(run, version, list(fetched.findings), report=None, context=context)
     if fetched is not None:
-        version, run = _attach_content(run, version, fetched)
+        version, run = _attach_content(run, version, fetched, context)
     return _check_and_finish(run, version, list(fetched.findings) if fetched else [], context)
 
 
@@ -236,18 +236,19 @@ def _bytes(value) -> bytes | None:
 
 
 def _attach_content(
-    run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments
+    run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments, context: RunContext
 ) -> tuple[PluginVersion, ValidationRun]:
     """Give a new version its content, merging with what already exists: a known
     name_for_model + origin is that plugin, and identical content is the existing version. A
     provisional plugin left without versions by the merge is removed. The documents are
-    parsed first, outside the transaction that records the result (and locks the plugin)."""
+    parsed first, outside the transaction that records the result (and locks the plugin). The
+    run moves to the checking stage in the same transaction (one commit fewer per run)."""
     identity = identify_documents(manifest=fetched.manifest, openapi=fetched.openapi)
-    return _record_content(run, version, fetched, identity)
+    return _record_content(run, version, fetched, identity, context)
 
 
 @transaction.atomic
-def _record_content(run, version, fetched: FetchedDocuments, identity):
+def _record_content(run, version, fetched: FetchedDocuments, identity, context: RunContext):
     provisional = version.plugin
     plugin = (
         find_plugin(
@@ -265,7 +266,7 @@ def _record_content(run, version, fetched: FetchedDocuments, identity):
     existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
     if existing is not None:
         run.version = existing
-        run.save(update_fields=["version"])
+        run.save(update_fields=["version"])  # before the version goes: it cascades to its runs
         version.delete()
         version = existing
     else:
@@ -287,6 +288,12 @@ def _record_content(run, version, fetched: FetchedDocuments, identity):
             Plugin.objects.filter(pk=plugin.pk).update(name_for_model=identity.name_for_model)
     if plugin.pk != provisional.pk:
         Plugin.objects.filter(pk=provisional.pk, versions__isnull=True).delete()
+    context.advance(RunStage.CHECKING)
+    ValidationRun.objects.filter(pk=run.pk).update(
+        stage=run.stage,
+        stage_timings=run.stage_timings,
+        heartbeat_at=run.heartbeat_at,
+    )
     return version, run
 
 
@@ -324,7 +331,8 @@ def _input_for(version: PluginVersion) -> PluginInput:
 def _check_and_finish(run, version, findings: list[Finding], context) -> ValidationRun:
     if version.raw_manifest is None and version.raw_openapi is None:
         return _finish(run, version, findings, report=None, context=context)
-    context.stage(RunStage.CHECKING)
+    if run.stage != RunStage.CHECKING:  # new content moved the run there as it was recorded
+        context.stage(RunStage.CHECKING)
     report = validate_plugin(_input_for(version))
     if report.remote_refs and not version.validated_at:
         bundled, ref_findings = fetch_bundled_refs(report.remote_refs, version.origin)

@@ -15,6 +15,7 @@ pytest.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "2")
 LINK_CONCURRENCY = os.environ.get("BENCH_LINK_CONCURRENCY", "8")
+PREFETCH = os.environ.get("BENCH_PREFETCH_MULTIPLIER", "4")  # as the Procfile's worker
 # Issue 8: a worker with 2 processes validated the corpus at 18.7 plugins/s; the aim is 5x.
 FIRST_MEASURED = 18.7
 TARGET = FIRST_MEASURED * 5
@@ -110,6 +112,7 @@ def main() -> int:
             [
                 *(celery, "-A", "marketplace", "worker", "--queues", "celery"),
                 *("--hostname", "validate@%h", "--concurrency", CONCURRENCY),
+                *("--prefetch-multiplier", PREFETCH),
                 *("--loglevel", "WARNING", "--without-heartbeat"),
             ],
             cwd=ROOT,
@@ -138,8 +141,11 @@ def main() -> int:
     finally:
         for worker in workers:
             worker.terminate()
+        cpu = []  # CPU seconds of each worker and its processes (reaped ones roll up here)
         for worker in workers:
+            before = _children_cpu()
             worker.wait(timeout=60)
+            cpu.append(_children_cpu() - before)
     transactions = _transactions() - transactions_before
     runs = list(ValidationRun.objects.all())
     first = min(r.started_at for r in runs if r.started_at)
@@ -171,6 +177,10 @@ def main() -> int:
             f"done {link_seconds:.1f} s after the first start | "
             f"{len(links_done) / max(link_seconds, 1e-9):.1f} | | |"
         )
+    print(
+        f"\nCPU per run: validation worker {1000 * cpu[0] / max(queued, 1):.1f} ms, "
+        f"link worker {1000 * cpu[1] / max(queued, 1):.1f} ms (2 shared cores)."
+    )
     print("\n| stage | seconds, all runs | ms per run |")
     print("|---|---:|---:|")
     for stage, spent in sorted(stage_seconds.items(), key=lambda item: -item[1]):
@@ -180,6 +190,11 @@ def main() -> int:
         f"{transactions / max(queued, 1):.1f} database transactions per run (both workers)."
     )
     return 0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _transactions() -> int:
