@@ -5,6 +5,7 @@ import warnings
 
 from celery import Celery
 from celery.exceptions import SecurityWarning
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
@@ -36,3 +37,8 @@ app.conf.beat_schedule = {
         "schedule": 60 * 60.0,
     },
 }
+
+# Two queues: validation runs (CPU: prefork, one process per core) and their link checks (I/O:
+# a thread pool, many at once; see plugins.ingest.link_stage). A worker started without -Q
+# (`make worker`, the tests) serves both; the Procfile and docker-compose.yml give each its own.
+app.conf.task_queues = (Queue("celery"), Queue("links"))

@@ -47,6 +47,9 @@ class ValidationRunSummaryOutput(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     stage = serializers.CharField()
+    links = serializers.CharField(
+        help_text="The link check after the verdict: '' (none), pending, checked or error."
+    )
     url = serializers.SerializerMethodField()
 
     def get_url(self, run) -> str:
@@ -141,6 +144,13 @@ class ValidationRunOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    links = serializers.CharField(
+        help_text=(
+            "The logo and legal page are checked after the verdict: '' (nothing to check), "
+            "pending (their warnings are not in `findings` yet), checked or error."
+        )
+    )
+    links_finished_at = serializers.DateTimeField(allow_null=True)
     findings = FindingOutput(many=True)
 
 

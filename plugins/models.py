@@ -358,6 +358,15 @@ class RunStage(models.TextChoices):
     DONE = "done", "Done"
 
 
+class LinkCheck(models.TextChoices):
+    """A run's link check (logo and legal page), done by its own task once the verdict is in."""
+
+    NONE = "", "Not checked"  # the documents gave no plugin to check links of
+    PENDING = "pending", "Checking links"
+    CHECKED = "checked", "Links checked"
+    ERROR = "error", "Links could not be checked"
+
+
 class RunTrigger(models.TextChoices):
     SUBMISSION = "submission", "Submission"
     RETRY = "retry", "Retry after a crash"
@@ -386,14 +395,32 @@ class ValidationRun(models.Model):
     timed_out_hosts = models.JSONField(
         default=list, blank=True, help_text="Hosts that timed out in an attempt of this run."
     )
+    links = models.CharField(
+        max_length=8,
+        choices=LinkCheck.choices,
+        default=LinkCheck.NONE,
+        blank=True,
+        help_text="The link check after the verdict: its warnings join the run's findings.",
+    )
+    links_keep_logo = models.BooleanField(
+        default=False, help_text="This run validated its version: the checked logo goes on it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    links_finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(
+                fields=["heartbeat_at"],
+                name="plugins_run_links_pending",
+                condition=models.Q(links="pending"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"validation run {self.pk} ({self.status})"
@@ -401,6 +428,10 @@ class ValidationRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in TERMINAL_RUN_STATUSES
+
+    @property
+    def links_pending(self) -> bool:
+        return self.links == LinkCheck.PENDING
 
 
 class FindingSeverity(models.TextChoices):

@@ -4,8 +4,9 @@ validate_plugin_version is idempotent (a finished run is left alone), acks late 
 worker's message is redelivered), and is time-limited. When the run asks to come back later
 (a transient failure its budget can afford to retry, or its organization's turn hasn't come:
 see plugins.ingest.run.RunLater), the task re-sends itself with that countdown; the run's own
-budget, not a retry count, bounds how long that goes on. reap_stale_validation_runs rescues runs
-whose worker died.
+budget, not a retry count, bounds how long that goes on. check_plugin_links checks a finished
+run's links on the `links` queue (idempotent, acks late too). reap_stale_validation_runs rescues
+runs whose worker died and re-sends link checks whose message was lost.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from plugins.ingest import maintenance
-from plugins.ingest.queue import VALIDATE_TASK
+from plugins.ingest import link_stage, maintenance
+from plugins.ingest.queue import LINKS_TASK, VALIDATE_TASK
 from plugins.ingest.run import RunLater, execute_run, mark_run_error
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,19 @@ def validate_plugin_version(self, run_id: int) -> None:
     except Exception:
         logger.exception("validation run %s crashed", run_id)
         mark_run_error(run_id, "Validation stopped on an internal error.")
+        raise
+
+
+@shared_task(name=LINKS_TASK, acks_late=True, soft_time_limit=60, time_limit=90)
+def check_plugin_links(run_id: int) -> None:
+    """A run's link check, after its verdict (plugins.ingest.link_stage), on the `links` queue."""
+    try:
+        link_stage.check_run_links(run_id)
+    except SoftTimeLimitExceeded:
+        link_stage.mark_links_error(run_id)
+    except Exception:
+        logger.exception("link check of validation run %s crashed", run_id)
+        link_stage.mark_links_error(run_id)
         raise
 
 

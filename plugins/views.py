@@ -315,15 +315,15 @@ def validation_run(request, run_id: int):
 
 def _stage_progress(run: ValidationRun) -> list[dict]:
     order = [s.value for s in PROGRESS_STAGES]
-    current = order.index(run.stage) if run.stage in order else -1
+    # The links are checked after the verdict (plugins.ingest.link_stage): until then, that is
+    # the stage in progress.
+    stage = RunStage.CHECKING_LINKS if run.links_pending else run.stage
+    finished = run.is_finished and not run.links_pending
+    current = order.index(stage) if stage in order else -1
     return [
         {
             "label": stage.label,
-            "state": "done"
-            if i < current or run.is_finished
-            else "current"
-            if i == current
-            else "todo",
+            "state": "done" if i < current or finished else "current" if i == current else "todo",
         }
         for i, stage in enumerate(PROGRESS_STAGES)
     ]

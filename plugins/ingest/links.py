@@ -1,8 +1,10 @@
 """The link stage: the logo and the legal page must be reachable. Problems are warnings.
 
 Both links are checked at once, within one shared budget (LINK_BUDGET seconds for the whole
-stage, each request capped at LINK_TIMEOUT): a slow or unreachable host holds a worker slot for
-at most the budget, not for one timeout after another. Findings keep their order (logo first).
+stage, each request capped at LINK_TIMEOUT): a slow or unreachable host holds a check for at
+most the budget, not for one timeout after another. Findings keep their order (logo first).
+Checks run after a run's verdict, in the `links` queue's I/O worker (plugins.ingest.link_stage),
+several at once in one process.
 
 The logo is kept (at most 1 MiB, raster formats only, its bytes checked against the format
 they claim) so the storefront serves it from our origin: visitors' browsers never contact a
@@ -97,13 +99,21 @@ _threads: tuple[int, ThreadPoolExecutor] | None = None
 _threads_lock = threading.Lock()
 
 
+# Two per check at once: the `links` worker runs many checks in threads of one process (its
+# --concurrency, at most 32 in docker-compose.yml), and a check whose requests waited for a free
+# thread would spend its budget queueing. Threads are made only when none is idle, so a process
+# running one check at a time still has two.
+CHECKER_THREADS = 64
+
+
 def _checker_threads() -> ThreadPoolExecutor:
-    """Two long-lived threads per process (made after a fork, never inherited): each keeps the
-    outbound client's per-thread TLS context from one run to the next."""
+    """Long-lived threads per process (made after a fork, never inherited): each keeps the
+    outbound client's per-thread TLS context from one check to the next."""
     global _threads
     with _threads_lock:
         if _threads is None or _threads[0] != os.getpid():
-            _threads = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="link-check"))
+            pool = ThreadPoolExecutor(CHECKER_THREADS, thread_name_prefix="link-check")
+            _threads = (os.getpid(), pool)
         return _threads[1]
 
 

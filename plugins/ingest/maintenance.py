@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from plugins.ingest.queue import queue_run, send_run
+from plugins.ingest.queue import queue_run, send_link_check, send_run
 from plugins.ingest.run import mark_run_error
-from plugins.models import Plugin, RunStatus, RunTrigger, ValidationRun
+from plugins.models import LinkCheck, Plugin, RunStatus, RunTrigger, ValidationRun
 
 
 def reap_stale_runs() -> int:
@@ -19,13 +19,19 @@ def reap_stale_runs() -> int:
 
     A run left `running` by a worker that died is marked `error` and a fresh run of the same
     version is queued; a run still `queued` long after its message was sent is sent again
-    (claiming is atomic, so a duplicate message is harmless).
+    (claiming is atomic, so a duplicate message is harmless); so is a link check still pending
+    long after its run's verdict (recording it is idempotent too).
     """
     reaped = 0
     for run in forgotten_runs():
         with transaction.atomic():
             if note_requeued(run.pk):
                 send_run(run.pk)
+                reaped += 1
+    for run in forgotten_link_checks():
+        with transaction.atomic():
+            if note_requeued(run.pk, links=True):
+                send_link_check(run.pk)
                 reaped += 1
     for run in abandoned_runs().select_related("version"):
         with transaction.atomic():
@@ -67,10 +73,16 @@ def forgotten_runs():
     )
 
 
-def note_requeued(run_id: int) -> bool:
-    """Mark a queued run as re-sent now; False when it is no longer queued."""
+def forgotten_link_checks():
+    """Finished runs whose link check nobody has recorded for a while (its message was lost,
+    or its worker died and the broker kept the message no longer)."""
+    cutoff = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
+    return ValidationRun.objects.filter(links=LinkCheck.PENDING, heartbeat_at__lt=cutoff)
+
+
+def note_requeued(run_id: int, *, links: bool = False) -> bool:
+    """Mark a queued run (or a pending link check) as re-sent now; False when it no longer is."""
+    pending = {"links": LinkCheck.PENDING} if links else {"status": RunStatus.QUEUED}
     return bool(
-        ValidationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            heartbeat_at=timezone.now()
-        )
+        ValidationRun.objects.filter(pk=run_id, **pending).update(heartbeat_at=timezone.now())
     )

@@ -12,6 +12,10 @@ from django.db import transaction
 from plugins.models import PluginVersion, RunTrigger, ValidationRun
 
 VALIDATE_TASK = "plugins.tasks.validate_plugin_version"
+# A run's link check waits on publishers' hosts: it has a queue of its own, served by an I/O
+# worker (a thread pool) so that waiting never holds a validation slot (Procfile `links`).
+LINKS_TASK = "plugins.tasks.check_plugin_links"
+LINKS_QUEUE = "links"
 
 
 def queue_run(
@@ -28,3 +32,10 @@ def queue_run(
 def send_run(run_id: int) -> None:
     """Send (or re-send) the message for a queued run, once the transaction commits."""
     transaction.on_commit(lambda: current_app.send_task(VALIDATE_TASK, args=[run_id]))
+
+
+def send_link_check(run_id: int) -> None:
+    """Send (or re-send) the message that checks a run's links, once the transaction commits."""
+    transaction.on_commit(
+        lambda: current_app.send_task(LINKS_TASK, args=[run_id], queue=LINKS_QUEUE)
+    )

@@ -1,4 +1,4 @@
-"""One validation run, stage by stage: fetch, check, check links, record.
+"""One validation run, stage by stage: fetch, check, record; then its links, by another task.
 
 The Celery task calls `execute_run(run_id)`; everything it learns lands on the run (status,
 stage, timings, findings) and, once, on the version (content, normalised form, diff). A run is
@@ -32,8 +32,9 @@ from plugins.ingest.fetch import (
     fetch_from_manifest_url,
     fetch_from_openapi_url,
 )
-from plugins.ingest.links import check_links
+from plugins.ingest.queue import send_link_check
 from plugins.models import (
+    LinkCheck,
     Plugin,
     PluginVersion,
     RunFinding,
@@ -206,7 +207,7 @@ def _execute(run: ValidationRun, context: RunContext, *, final_attempt: bool) ->
     ):
         return _finish(run, version, list(fetched.findings), report=None, context=context)
     if fetched is not None:
-        version, run = _attach_content(run, version, fetched)
+        version, run = _attach_content(run, version, fetched, context)
     return _check_and_finish(run, version, list(fetched.findings) if fetched else [], context)
 
 
@@ -235,18 +236,19 @@ def _bytes(value) -> bytes | None:
 
 
 def _attach_content(
-    run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments
+    run: ValidationRun, version: PluginVersion, fetched: FetchedDocuments, context: RunContext
 ) -> tuple[PluginVersion, ValidationRun]:
     """Give a new version its content, merging with what already exists: a known
     name_for_model + origin is that plugin, and identical content is the existing version. A
     provisional plugin left without versions by the merge is removed. The documents are
-    parsed first, outside the transaction that records the result (and locks the plugin)."""
+    parsed first, outside the transaction that records the result (and locks the plugin). The
+    run moves to the checking stage in the same transaction (one commit fewer per run)."""
     identity = identify_documents(manifest=fetched.manifest, openapi=fetched.openapi)
-    return _record_content(run, version, fetched, identity)
+    return _record_content(run, version, fetched, identity, context)
 
 
 @transaction.atomic
-def _record_content(run, version, fetched: FetchedDocuments, identity):
+def _record_content(run, version, fetched: FetchedDocuments, identity, context: RunContext):
     provisional = version.plugin
     plugin = (
         find_plugin(
@@ -264,7 +266,7 @@ def _record_content(run, version, fetched: FetchedDocuments, identity):
     existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
     if existing is not None:
         run.version = existing
-        run.save(update_fields=["version"])
+        run.save(update_fields=["version"])  # before the version goes: it cascades to its runs
         version.delete()
         version = existing
     else:
@@ -286,6 +288,12 @@ def _record_content(run, version, fetched: FetchedDocuments, identity):
             Plugin.objects.filter(pk=plugin.pk).update(name_for_model=identity.name_for_model)
     if plugin.pk != provisional.pk:
         Plugin.objects.filter(pk=provisional.pk, versions__isnull=True).delete()
+    context.advance(RunStage.CHECKING)
+    ValidationRun.objects.filter(pk=run.pk).update(
+        stage=run.stage,
+        stage_timings=run.stage_timings,
+        heartbeat_at=run.heartbeat_at,
+    )
     return version, run
 
 
@@ -323,7 +331,8 @@ def _input_for(version: PluginVersion) -> PluginInput:
 def _check_and_finish(run, version, findings: list[Finding], context) -> ValidationRun:
     if version.raw_manifest is None and version.raw_openapi is None:
         return _finish(run, version, findings, report=None, context=context)
-    context.stage(RunStage.CHECKING)
+    if run.stage != RunStage.CHECKING:  # new content moved the run there as it was recorded
+        context.stage(RunStage.CHECKING)
     report = validate_plugin(_input_for(version))
     if report.remote_refs and not version.validated_at:
         bundled, ref_findings = fetch_bundled_refs(report.remote_refs, version.origin)
@@ -333,13 +342,11 @@ def _check_and_finish(run, version, findings: list[Finding], context) -> Validat
             version.save(update_fields=["bundled_refs"])
             report = validate_plugin(_input_for(version))
     findings += list(report.findings)
-    if report.plugin:
-        context.stage(RunStage.CHECKING_LINKS)
-        links = check_links(report.plugin)
-        findings += links.findings
-        if version.validated_at is None and links.logo:
-            version.logo, version.logo_content_type = links.logo, links.logo_content_type
-    return _finish(run, version, findings, report=report, context=context)
+    # The links (logo, legal page) are checked after the verdict by their own task
+    # (plugins.ingest.link_stage): their problems are warnings, and waiting on a publisher's
+    # host would hold this worker's slot.
+    links = LinkCheck.PENDING if report.plugin else LinkCheck.NONE
+    return _finish(run, version, findings, report=report, context=context, links=links)
 
 
 def _previous_validated(version: PluginVersion) -> PluginVersion | None:
@@ -357,15 +364,13 @@ def _previous_validated(version: PluginVersion) -> PluginVersion | None:
 
 
 # What a verdict writes on its version (its content is already stored), with the small summary
-# columns PluginVersion.save derives from `normalized`, and the logo the link stage kept.
+# columns PluginVersion.save derives from `normalized`. The logo comes later, with the links.
 VERDICT_FIELDS = [
     "validation_state",
     "normalized",
     "normalized_openapi",
     "diff",
     "validated_at",
-    "logo",
-    "logo_content_type",
     "operations",
     "auth_type",
     "operation_count",
@@ -373,16 +378,24 @@ VERDICT_FIELDS = [
 
 
 @transaction.atomic
-def _finish(run, version, findings: list[Finding], *, report, context) -> ValidationRun:
+def _finish(
+    run, version, findings: list[Finding], *, report, context, links=LinkCheck.NONE
+) -> ValidationRun:
     context.advance(RunStage.DONE)
     failed = any(f.severity == Severity.ERROR for f in findings)
+    validates_version = version.validated_at is None and bool(version.content_sha256)
     _store_findings(run, findings)
     run.status = RunStatus.FAILED if failed else RunStatus.PASSED
     run.finished_at = timezone.now()
     run.summary = _summary(findings)
+    run.links = links
+    run.links_keep_logo = links == LinkCheck.PENDING and validates_version
     fields = ["status", "finished_at", "summary", "stage", "stage_timings", "heartbeat_at"]
+    fields += ["links", "links_keep_logo"]
     run.save(update_fields=[*fields, *context.record_budget()])
-    if version.validated_at is None and version.content_sha256:
+    if links == LinkCheck.PENDING:
+        send_link_check(run.pk)
+    if validates_version:
         version.validation_state = ValidationState.FAILED if failed else ValidationState.PASSED
         version.normalized = report.plugin if report else None
         version.normalized_openapi = report.normalized_openapi if report else None
@@ -457,10 +470,14 @@ def _store_findings(run: ValidationRun, findings: list[Finding]) -> None:
 
 
 def _summary(findings: list[Finding]) -> str:
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
+    return summarize({s: sum(1 for f in findings if f.severity == s) for s in Severity})
+
+
+def summarize(counts: dict[str, int]) -> str:
+    """A run's summary line from its findings counted by severity."""
     return (
-        f"{counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
-        f"{counts[Severity.INFO]} notes"
+        f"{counts.get(Severity.ERROR, 0)} errors, {counts.get(Severity.WARNING, 0)} warnings, "
+        f"{counts.get(Severity.INFO, 0)} notes"
     )
 
 

@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import math
 import os
+import queue
 import socket
 import ssl
 import threading
@@ -238,29 +239,48 @@ def default_ssl_context() -> ssl.SSLContext:
     return context
 
 
+# A DNS query lost on the way (a busy or flaky server drops UDP under load) is asked again by
+# glibc only after its per-try timeout, 5 s by default, and getaddrinfo can't be interrupted. So
+# a lookup still unanswered after RESOLVE_RETRY_AFTER seconds is made again alongside it (a new
+# query), and the first to finish answers; at most RESOLVE_MAX_LOOKUPS per name, all within the
+# fetch's deadline. The answer is vetted as before, whichever lookup gave it.
+RESOLVE_RETRY_AFTER = 1.0
+RESOLVE_MAX_LOOKUPS = 3
+
+
 def _resolve_within(host: str, port: int, deadline: Deadline) -> list[str]:
-    """Call `resolve` in a daemon thread so a hanging resolver cannot outlast the deadline."""
-    outcome: dict[str, object] = {}
+    """Call `resolve` in daemon threads so a hanging resolver cannot outlast the deadline, and
+    ask again alongside a lookup that hasn't answered within RESOLVE_RETRY_AFTER."""
+    outcomes: queue.SimpleQueue[tuple[list[str] | None, Exception | None]] = queue.SimpleQueue()
 
     def run() -> None:
         try:
-            outcome["addresses"] = resolve(host, port)
+            outcomes.put((resolve(host, port), None))
         except Exception as exc:  # reported below, in the caller's thread
-            outcome["error"] = exc
+            outcomes.put((None, exc))
 
-    worker = threading.Thread(target=run, name="outbound-resolve", daemon=True)
-    worker.start()
-    worker.join(max(deadline.remaining(), 0))
-    if worker.is_alive():
-        raise FetchError(errors.TIMEOUT, "Looking up the host name timed out.", transient=True)
-    error = outcome.get("error")
-    addresses = outcome.get("addresses")
+    lookups = 0
+    while True:
+        if lookups < RESOLVE_MAX_LOOKUPS:
+            threading.Thread(target=run, name="outbound-resolve", daemon=True).start()
+            lookups += 1
+        wait = deadline.remaining()
+        if lookups < RESOLVE_MAX_LOOKUPS:
+            wait = min(wait, RESOLVE_RETRY_AFTER)
+        try:
+            addresses, error = outcomes.get(timeout=max(wait, 0))
+            break
+        except queue.Empty:
+            if deadline.remaining() <= 0:
+                raise FetchError(
+                    errors.TIMEOUT, "Looking up the host name timed out.", transient=True
+                ) from None
     if error is not None or not addresses:
         temporary = isinstance(error, socket.gaierror) and error.errno == socket.EAI_AGAIN
         raise FetchError(
             errors.DNS_FAILED, "The host name could not be resolved.", transient=temporary
         )
-    return list(addresses)  # type: ignore[call-overload]
+    return list(addresses)
 
 
 class _ResponseStream(httpx.SyncByteStream):

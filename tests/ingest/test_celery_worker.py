@@ -10,7 +10,7 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from marketplace.celery import app as celery_app
-from plugins.models import RunStatus, RunTrigger, ValidationRun
+from plugins.models import LinkCheck, RunStatus, RunTrigger, ValidationRun
 from plugins.registration import register_plugin_by_upload
 from plugins.tasks import reap_stale_validation_runs
 from tests.support.plugins import DEMO_DIR, upload_demo_todo
@@ -51,6 +51,23 @@ def test_it_validates_an_upload_in_a_real_worker(redis_worker, acme, alice):
     assert submission.version.validated_at is not None
     names = [op["name"] for op in submission.version.normalized["operations"]]
     assert sorted(names) == ["addTodo", "getTodos"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_started_without_queues_also_checks_the_links(redis_worker, acme, alice):
+    """`make worker` and the tests start one worker without -Q: it serves the `links` queue too
+    (the Procfile and docker-compose.yml give the link checks a thread-pool worker of their own)."""
+    submission = upload_demo_todo(acme, alice, visibility="private")
+    run = wait_until_finished(submission.run)
+
+    deadline = time.monotonic() + 60
+    while run.links == LinkCheck.PENDING and time.monotonic() < deadline:
+        time.sleep(0.1)
+        run.refresh_from_db()
+
+    assert run.links == LinkCheck.CHECKED
+    assert "checking_links" in run.stage_timings
+    assert run.links_finished_at >= run.finished_at
 
 
 @pytest.mark.django_db

@@ -75,3 +75,38 @@ def test_findings_keep_their_order_logo_first():
         "links.legal_info_url.http_status",
     ]
     assert [f.pointer for f in report.findings] == ["/logo_url", "/legal_info_url"]
+
+
+def test_checks_running_at_once_in_one_process_do_not_wait_for_each_others_threads():
+    """The `links` worker runs many checks in threads of one process: all their requests go out
+    at once, none queues for a thread while its budget runs."""
+    checks = 6
+    all_arrived = threading.Barrier(2 * checks)
+
+    def after_all(response: Response):
+        def handle(handler):
+            try:
+                all_arrived.wait(timeout=4)
+            except threading.BrokenBarrierError:
+                handler.reply(503, b"not all at once")
+                return
+            response(handler)
+
+        return handle
+
+    with PluginServer() as server:
+        server.handle("/logo.png", after_all(Response(PNG, content_type="image/png")))
+        server.handle("/legal", after_all(Response("<html>terms</html>", content_type="text/html")))
+        reports = [None] * checks
+
+        def one(i):
+            reports[i] = check_links(plugin(server))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(checks)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert [report.findings for report in reports] == [[]] * checks
+    assert all(report.logo == PNG for report in reports)

@@ -2,6 +2,7 @@
 
 import datetime
 import ssl
+import time
 
 import httpx
 import pytest
@@ -10,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from plugins.outbound import FetchError, fetch
+from plugins.outbound import FetchError, fetch, transport
 from plugins.outbound.deadline import Deadline
 from plugins.outbound.private_destinations import parse_private_destinations
 from plugins.outbound.transport import VettedBackend, VettedTransport
@@ -199,3 +200,61 @@ def test_the_shared_tls_context_cannot_be_switched_to_another_protocol():
     default_ssl_context().set_alpn_protocols(["http/1.1"])  # what httpcore does: a no-op
     with pytest.raises(ValueError, match="speaks HTTP"):
         default_ssl_context().set_alpn_protocols(["h2", "http/1.1"])
+
+
+def test_a_lost_dns_query_is_asked_again_after_a_second_not_after_the_resolvers_5s(
+    serve, monkeypatch
+):
+    """A busy DNS server drops queries; glibc asks again only after 5 s. The client asks again
+    itself, and the answer (vetted as always) comes from whichever lookup finishes first."""
+    server = serve({"/": ok})
+    lookups = []
+
+    def resolve(host, port):
+        lookups.append(host)
+        if len(lookups) == 1:
+            time.sleep(8)  # this query was lost
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(transport, "resolve", resolve)
+    started = time.monotonic()
+    result = fetch(f"http://flaky-dns.plugin.test:{server.port}/", timeout=5)
+
+    assert result.status == 200
+    assert time.monotonic() - started < 3
+    assert lookups == ["flaky-dns.plugin.test"] * 2
+
+
+def test_a_dead_dns_server_costs_the_deadline_and_at_most_three_lookups(monkeypatch):
+    lookups = []
+
+    def resolve(host, port):
+        lookups.append(host)
+        time.sleep(10)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(transport, "resolve", resolve)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetch("http://dead-dns.plugin.test/", timeout=2.5)
+
+    assert caught.value.code == "outbound.timeout"
+    assert time.monotonic() - started < 4
+    assert len(lookups) == transport.RESOLVE_MAX_LOOKUPS
+
+
+def test_a_private_address_from_a_repeated_lookup_is_refused_too(monkeypatch):
+    lookups = []
+
+    def resolve(host, port):
+        lookups.append(host)
+        if len(lookups) == 1:
+            time.sleep(8)
+            return ["93.184.216.34"]
+        return ["10.0.0.1"]
+
+    monkeypatch.setattr(transport, "resolve", resolve)
+    with pytest.raises(FetchError) as caught:
+        fetch("http://rebinding.plugin.test/", timeout=5)
+
+    assert caught.value.code == "outbound.address_blocked"

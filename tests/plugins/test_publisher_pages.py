@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Membership, Role
+from plugins.ingest.link_stage import check_run_links
 from plugins.ingest.run import execute_run
 from plugins.models import Plugin, ReviewState, ValidationRun
 
@@ -62,8 +63,16 @@ def test_it_registers_by_upload_and_shows_live_progress(alice_web):
     execute_run(run.pk)
     partial = alice_web.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial
-    assert "Passed" in partial
-    assert "hx-trigger" not in partial  # polling stops once the run is finished
+    assert "Passed" in partial  # the verdict is in ...
+    assert '<li class="current">Checking links</li>' in partial  # ... the links are not yet
+    assert "still being checked" in partial
+    assert 'hx-trigger="every 1s"' in partial
+
+    check_run_links(run.pk)
+    partial = alice_web.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert '<li class="done">Checking links</li>' in partial
+    assert "still being checked" not in partial
+    assert "hx-trigger" not in partial  # polling stops once the run and its links are done
 
 
 def test_it_refuses_a_form_with_both_url_and_files(alice_web):

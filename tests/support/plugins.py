@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from plugins import review
+from plugins.ingest.link_stage import check_run_links
 from plugins.ingest.run import execute_run
 from plugins.models import Plugin, ValidationRun
 from plugins.registration import register_plugin_by_upload, register_plugin_by_url
@@ -84,11 +85,13 @@ def serve_todo_plugin(server: PluginServer, **openapi_options) -> None:
 
 
 def register_and_validate(org, user, url, visibility="private"):
-    """Register by URL and run the validation pipeline in-process; returns the finished run."""
+    """Register by URL and run the validation pipeline in-process, as the workers would: the
+    run, then its link check (the `links` queue's task); returns the finished run."""
     submission = register_plugin_by_url(
         organization=org, url=url, visibility=visibility, submitted_by=user
     )
     execute_run(submission.run.pk)
+    check_run_links(submission.run.pk)
     submission.run.refresh_from_db()
     return submission.run
 
