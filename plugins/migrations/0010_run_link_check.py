@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_audit_event"),
-        ("plugins", "0008_plugin_archived_at"),
+        ("plugins", "0009_documents_digest"),
     ]
 
     operations = [
