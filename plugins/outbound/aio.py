@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import ipaddress
 import logging
 import time
@@ -66,11 +67,25 @@ CHUNK = 64 * 1024
 
 
 def _vet(host: str, ip: str, port: int) -> None:
-    if is_blocked_address(ip) and not permits(
-        allowed_private_destinations(), written_host=host, ip=ip, port=port
-    ):
+    if _blocked(host, ip, port, allowed_private_destinations()):
         logger.warning("outbound blocked host=%s ip=%s port=%s", host, ip, port)
         raise FetchError(errors.ADDRESS_BLOCKED, errors.ADDRESS_BLOCKED_MESSAGE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _blocked(host: str, ip: str, port: int, allowed: tuple) -> bool:
+    # A pure function of its arguments (the allow-list read at call time is one of them), so
+    # the proxy's few upstream addresses are judged once each, not parsed five times a call.
+    return is_blocked_address(ip) and not permits(allowed, written_host=host, ip=ip, port=port)
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal_ip(host: str) -> str | None:
+    """The IP address an IP-literal host names (aiohttp never resolves those), else None."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 class _VettedResolver(AbstractResolver):
@@ -285,12 +300,9 @@ async def _send(
 ) -> tuple[int, dict[str, str], bytes, str | None]:
     host = hop.url.host
     port = hop.url.port or (443 if hop.url.scheme == "https" else 80)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass  # a name: the resolver vets it
-    else:
-        _vet(host, str(ipaddress.ip_address(host)), port)
+    ip = _literal_ip(host)
+    if ip is not None:  # an IP literal (a name is vetted by the resolver)
+        _vet(host, ip, port)
     attempt = _Attempt()
     _attempt.set(attempt)
     try:
