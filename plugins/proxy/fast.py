@@ -130,36 +130,24 @@ def bearer_token(header: str) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-async def _context_and_rate(token: str, installation_id: int, on_behalf_of: str, early=None):
+async def _context_and_rate(token: str, installation_id: int, on_behalf_of: str):
     """(the cached call context, reloaded when stale; the raw credential entry read with the
-    rate limits, or None; `early(context)` or None), after counting the call once.
-
-    `early`, given, is the call's own work that needs only the context (`_prepare_early`): on
-    a cache hit it runs while the rate limits' round trip is on the wire rather than after it,
-    and its result is kept only if that context turns out current; else it is None and the
-    caller does that work itself."""
+    rate limits, or None), after counting the call once."""
     if not settings.REDIS_URL:  # `make run`: no shared cache to invalidate, so no caching
         context = await _load_context(token, installation_id, on_behalf_of)
         await sync_to_async(ratelimit.check_rate, thread_sensitive=True)(
             user_id=context.user.pk, installation_id=installation_id
         )
-        return context, None, None
+        return context, None
     key = contexts.key(token, installation_id, on_behalf_of)
     cached = contexts.get(key, generation=...)
     if cached is not None:
         read = pipeline.credential_prefetch_key(cached.installation, cached.user)
-        counting = asyncio.ensure_future(
-            ratelimit.check_rate_and_read_async(
-                user_id=cached.user.pk, installation_id=installation_id, read=read
-            )
+        generation, raw = await ratelimit.check_rate_and_read_async(
+            user_id=cached.user.pk, installation_id=installation_id, read=read
         )
-        done = None
-        if early is not None:
-            await asyncio.sleep(0)  # the round trip goes out, and the work is done meanwhile
-            done = early(cached)
-        generation, raw = await counting
         if contexts.get(key, generation) is cached:
-            return cached, raw, done
+            return cached, raw
         context = await _load_once(key, token, installation_id, on_behalf_of)
         if pipeline.credential_prefetch_key(context.installation, context.user) != read:
             raw = None
@@ -171,42 +159,7 @@ async def _context_and_rate(token: str, installation_id: int, on_behalf_of: str,
             read=pipeline.credential_prefetch_key(context.installation, context.user),
         )
     contexts.put(key, generation, context)
-    return context, raw, None
-
-
-def _arguments(body: bytes):
-    payload = parse_arguments(body)
-    if not isinstance(payload, dict) or set(payload) - {"arguments"}:
-        raise ProxyError(
-            400,
-            "proxy.invalid_body",
-            'The body must be {"arguments": {…}}.',
-            decision="invalid",
-        )
-    return payload.get("arguments", {})
-
-
-def _prepare_early(operation: str, body: bytes):
-    """For `_context_and_rate`: the call prepared from the body (pure CPU given the context),
-    or the exception preparing it raised (raised in turn once the call is counted, so a
-    refusal still comes after the rate limits, as on the sync face); None for a call that
-    fills x-dependent arguments first (those are upstream calls: never before the count)."""
-
-    def prepare(context):
-        if dependents.fills(context.policy, operation):
-            return None
-        try:
-            return pipeline.prepare_call(
-                installation=context.installation,
-                user=context.user,
-                policy=context.policy,
-                operation=operation,
-                arguments=_arguments(body),
-            )
-        except Exception as exc:
-            return exc
-
-    return prepare
+    return context, raw
 
 
 async def _credential(installation, user, prefetched: bytes | None):
@@ -297,9 +250,7 @@ async def answer_call(
         )
     request_id = new_request_id()
     try:
-        context, prefetched, early = await _context_and_rate(
-            token, installation_id, on_behalf_of, _prepare_early(operation, body)
-        )
+        context, prefetched = await _context_and_rate(token, installation_id, on_behalf_of)
     except ProxyError as exc:
         headers = dict(exc.headers)
         if exc.status == 401:
@@ -317,26 +268,29 @@ async def answer_call(
     )
     upstream_ms = 0.0
     try:
+        payload = parse_arguments(body)
+        if not isinstance(payload, dict) or set(payload) - {"arguments"}:
+            raise ProxyError(
+                400,
+                "proxy.invalid_body",
+                'The body must be {"arguments": {…}}.',
+                decision="invalid",
+            )
+        arguments = payload.get("arguments", {})
         deadline = time.monotonic() + settings.PROXY_TIMEOUT
         references = {"installation": installation, "user": user, "policy": context.policy}
         references.update(operation=operation, request_id=request_id, deadline=deadline)
-        if isinstance(early, Exception):
-            raise early
-        if early is not None:
-            prepared = early
-        else:
-            arguments = _arguments(body)
-            if dependents.fills(context.policy, operation):
-                filled_at = time.perf_counter()
-                arguments = await _fill_dependents(arguments=arguments, **references)
-                upstream_ms += (time.perf_counter() - filled_at) * 1000
-            prepared = pipeline.prepare_call(
-                installation=installation,
-                user=user,
-                policy=context.policy,
-                operation=operation,
-                arguments=arguments,
-            )
+        if dependents.fills(context.policy, operation):
+            filled_at = time.perf_counter()
+            arguments = await _fill_dependents(arguments=arguments, **references)
+            upstream_ms += (time.perf_counter() - filled_at) * 1000
+        prepared = pipeline.prepare_call(
+            installation=installation,
+            user=user,
+            policy=context.policy,
+            operation=operation,
+            arguments=arguments,
+        )
         credential = await _credential(installation, user, prefetched)
         sent_at = time.perf_counter()
         response = await _send(prepared.upstream, credential, installation, user, deadline)

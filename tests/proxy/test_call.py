@@ -163,8 +163,8 @@ def test_it_rate_limits_per_user_with_retry_after(data_install, bob_api, setting
 def test_a_call_over_the_limit_is_refused_for_the_limit_whatever_its_arguments(
     data_install, bob_api, settings, upstream
 ):
-    # the call is prepared while its count is on the wire (plugins.proxy.fast), but a refusal
-    # of its arguments or values still comes after the rate limit, as when prepared after it
+    # on a cached context (the second call on), a refusal of the arguments or of their values
+    # still comes after the rate limit
     settings.PROXY_RATE_PER_USER = 1
     assert call(bob_api, data_install, "listTables", {}).status_code == 200  # context cached
     for arguments in ({"database": "finance", "question": "?"}, {"nonsense": 1}):
@@ -173,7 +173,7 @@ def test_a_call_over_the_limit_is_refused_for_the_limit_whatever_its_arguments(
     assert len(upstream.seen) == 1
 
 
-def test_a_call_prepared_on_a_stale_context_is_prepared_again(data_install, bob, alice, bob_api):
+def test_a_change_to_the_allow_list_applies_to_the_next_call(data_install, bob, alice, bob_api):
     from plugins.installations.services import set_allow_list
 
     sales = {"database": "sales", "question": "how many?"}
