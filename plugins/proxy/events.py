@@ -64,7 +64,8 @@ def _payload(event: dict) -> dict:
 
 
 # An entry is one field holding the payload as JSON: one argument for the client to pack
-# instead of 32 (`make bench` measured the XADD's client time at ~0.1 ms less per call).
+# instead of 32 (measured on loopback with redis.asyncio: an XADD of one field 0.14-0.23 ms
+# at p50, of the 16 fields 0.25-0.28 ms).
 ENTRY_FIELD = "event"
 
 
