@@ -73,6 +73,8 @@ bench: install
 	  $(BIN)/python -m pytest -q -s -p no:randomly tests/benchmarks/bench_fair_validation.py
 	$(BIN)/python -m tests.benchmarks.bench_credentials
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	  $(BIN)/python -m tests.benchmarks.bench_pin
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	  $(BIN)/python -m tests.benchmarks.bench_consoles
 
 corpus-report: install

@@ -30,6 +30,13 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
+class MemberFilterForm(forms.Form):
+    """The members page's filters: part of an email address, and a role."""
+
+    q = forms.CharField(required=False, max_length=254, label="Email contains")
+    role = forms.ChoiceField(required=False, choices=[("", "Any role"), *Role.choices])
+
+
 class _ExpiryMixin(forms.Form):
     expires_on = forms.DateField(
         required=False,

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -236,7 +238,26 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["organization", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            # The audit log's filters (accounts.audit.filtered_events) compare without case: a
+            # person by the label recorded with the event, a plugin by target or details.
+            models.Index(
+                F("organization"),
+                Upper("actor_label"),
+                F("created_at").desc(),
+                name="audit_by_actor_label",
+            ),
+            models.Index(
+                F("organization"), Upper("target"), F("created_at").desc(), name="audit_by_target"
+            ),
+            models.Index(
+                F("organization"),
+                Upper(KeyTextTransform("plugin", "details")),
+                F("created_at").desc(),
+                name="audit_by_details_plugin",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} on {self.target} by {self.actor_label}"

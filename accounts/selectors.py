@@ -15,12 +15,17 @@ def memberships_of(*, user) -> QuerySet[Membership]:
     )
 
 
-def members_of(*, organization: Organization) -> QuerySet[Membership]:
-    return (
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__email")
-    )
+def members_of(
+    *, organization: Organization, email_contains: str = "", role: str = ""
+) -> QuerySet[Membership]:
+    """The organization's members by email; optionally those whose email contains a text
+    (case-insensitive) and those holding one role."""
+    members = Membership.objects.filter(organization=organization)
+    if email_contains:
+        members = members.filter(user__email__icontains=email_contains)
+    if role:
+        members = members.filter(role=role)
+    return members.select_related("user").order_by("user__email", "pk")
 
 
 def open_invitations_of(*, organization: Organization) -> QuerySet[Invitation]:

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -34,6 +35,7 @@ from accounts.forms import (
     ApiKeyForm,
     AuditFilterForm,
     InviteForm,
+    MemberFilterForm,
     OrganizationForm,
     RoleForm,
     TokenForm,
@@ -225,16 +227,33 @@ def org_activity_csv(request):
     return response
 
 
+MEMBERS_PAGE_SIZE = 50
+
+
 def _render_members(request, invite_form: InviteForm | None = None, status: int = 200):
+    """The members page: filtered by email and role, 50 to a page, each admin row with its
+    role and removal forms."""
     organization = request.organization
     can_manage = request.actor.can(Role.ADMIN)
+    filters = MemberFilterForm(request.GET)
+    wanted = filters.cleaned_data if filters.is_valid() else {"q": "", "role": ""}
+    members = members_of(
+        organization=organization, email_contains=wanted["q"].strip(), role=wanted["role"]
+    )
+    page = Paginator(members, MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return _org_render(
         request,
         "accounts/members.html",
         {
-            "memberships": _member_rows(members_of(organization=organization), organization)
+            "memberships": _member_rows(page.object_list, organization)
             if can_manage
-            else members_of(organization=organization),
+            else page.object_list,
+            "page": page,
+            "filters": filters,
+            "filtered": bool(wanted["q"].strip() or wanted["role"]),
+            "filter_query": query.urlencode(),
             "me": request.user.pk,
             "invitations": open_invitations_of(organization=organization) if can_manage else None,
             "invite_form": (invite_form or InviteForm()) if can_manage else None,

@@ -186,6 +186,22 @@ LARGE_VERSION_FIELDS = (
 )
 
 
+class DocumentsDigest(models.Func):
+    """The SHA-256 (hex) of a version's validated documents, `normalized` and
+    `normalized_openapi`, as PostgreSQL stores them: the SQL function `plugin_documents_sha256`
+    (plugins migration 0009) over their jsonb text. A generated column keeps it, so the
+    database recomputes it whenever the documents change, whoever changes them, and nobody can
+    write it. SQLite keeps none (NULL): there the pin hashes the documents in Python
+    (plugins.installations.integrity)."""
+
+    function = "plugin_documents_sha256"
+    arity = 2
+    output_field = models.CharField(max_length=64)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "NULL", []
+
+
 class PluginVersion(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="plugin_versions"
@@ -208,6 +224,13 @@ class PluginVersion(models.Model):
     content_sha256 = models.CharField(max_length=64, blank=True)
     normalized = models.JSONField(null=True, blank=True)
     normalized_openapi = models.JSONField(null=True, blank=True)
+    documents_sha256 = models.GeneratedField(
+        expression=DocumentsDigest("normalized", "normalized_openapi"),
+        output_field=models.CharField(max_length=64, null=True),
+        db_persist=True,
+        help_text="A digest of `normalized` and `normalized_openapi` kept by PostgreSQL "
+        "(NULL on SQLite): what an installation's pin is checked against.",
+    )
     logo = models.BinaryField(
         null=True,
         blank=True,
@@ -254,10 +277,13 @@ class PluginVersion(models.Model):
         return f"{self.plugin} v{self.number or '?'}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
+        updating = self.pk is not None
+        if updating:
             self._refuse_changes_once_validated()
         self.refresh_summary()
         super().save(*args, **kwargs)
+        if updating:  # the database recomputed the documents' digest: read it when asked
+            vars(self).pop("documents_sha256", None)
 
     def refresh_summary(self) -> None:
         """Derive the small display columns from `normalized` (a no-op while it's deferred)."""

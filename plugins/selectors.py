@@ -248,6 +248,26 @@ def version_facts(*, version: PluginVersion) -> dict:
     return facts
 
 
+def _matches_as_seen_by(terms: list[str], organization: Organization):
+    """(own match, own rank, others' match, others' rank): the organization's own plugins by
+    their working copy (substrings: a few rows, no index), everyone else's by the reviewed
+    listing (_listing_match)."""
+    return (*_substring_match(terms, listed=False), *_listing_match(terms))
+
+
+def plugins_matching(*, organization: Organization, query: str) -> QuerySet[Plugin] | None:
+    """The plugins the catalogue's search for `query` finds as `organization` sees them (its
+    own by their working copy, others' by their reviewed listing), whatever their visibility:
+    for plugins reached another way (installed ones) that a search filters the same way the
+    catalogue does. None when `query` holds no word (search_terms): nothing to filter."""
+    terms = search_terms(query)
+    if not terms:
+        return None
+    own_match, _, listed_match, _ = _matches_as_seen_by(terms, organization)
+    own = Q(organization=organization)
+    return Plugin.objects.filter((own & own_match) | (~own & listed_match))
+
+
 def plugins_visible_to(*, organization: Organization, query: str = "") -> QuerySet[Plugin]:
     """Published public plugins plus all of the organization's own."""
     own = Q(organization=organization)
@@ -255,8 +275,7 @@ def plugins_visible_to(*, organization: Organization, query: str = "") -> QueryS
     terms = search_terms(query)
     visible = Plugin.objects.all()
     if terms:
-        own_match, own_rank = _substring_match(terms, listed=False)  # a few rows: no index
-        listed_match, listed_rank = _listing_match(terms)
+        own_match, own_rank, listed_match, listed_rank = _matches_as_seen_by(terms, organization)
         own &= own_match
         listed &= listed_match
         visible = visible.annotate(

@@ -21,6 +21,7 @@ from plugins.installations.selectors import (
     tools_and_summary_of,
     warm_toolsets,
 )
+from plugins.selectors import plugins_matching
 from plugins.tools import DEFAULT_FORMAT, FORMATS
 
 
@@ -131,8 +132,9 @@ def bootstrap_states(installations: list, user) -> dict[int, dict]:
 class InstalledPluginsApi(OrganizationAPIView):
     """The calling member's installed plugins with the operations they may call, as tool
     definitions in `?format=` (openai, openai-responses, anthropic, gemini, mcp). An
-    organization key names the member in X-On-Behalf-Of. Filter with `?q=` (name), page with
-    limit/offset; answers carry an ETag and honour If-None-Match."""
+    organization key names the member in X-On-Behalf-Of. Filter with `?q=` (the catalogue's
+    search: plugins.selectors.plugins_matching), page with limit/offset; answers carry an ETag
+    and honour If-None-Match."""
 
     def perform_content_negotiation(self, request, force=False):
         # `?format=` names the tool format here, not a DRF renderer: always answer JSON.
@@ -142,7 +144,13 @@ class InstalledPluginsApi(OrganizationAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=list(FORMATS), description="Tool format."),
-            OpenApiParameter("q", str, description="Only plugins whose name contains this."),
+            OpenApiParameter(
+                "q",
+                str,
+                description="Only plugins the catalogue's search finds (`GET /api/v1/plugins/"
+                "?search=`): every word must match, the last one as a prefix; anything but "
+                "letters and digits only separates words.",
+            ),
             OpenApiParameter(ON_BEHALF_OF, str, OpenApiParameter.HEADER, required=False),
             *PAGE_PARAMETERS,
         ],
@@ -157,13 +165,11 @@ class InstalledPluginsApi(OrganizationAPIView):
             raise ApiValidationError({"format": [f"One of: {', '.join(FORMATS)}."]})
         user = acting_member(self.actor, request)
         queryset = installations_for_lookup(organization=self.actor.organization).order_by("pk")
-        query = request.query_params.get("q", "").strip()
-        if "\x00" in query:  # PostgreSQL text can't hold it: a client mistake, not a 500
-            raise ApiValidationError({"q": ["Must not contain NUL characters."]})
-        if query:
-            queryset = queryset.filter(plugin__name_for_model__icontains=query) | queryset.filter(
-                plugin__name__icontains=query
-            )
+        matching = plugins_matching(
+            organization=self.actor.organization, query=request.query_params.get("q", "")
+        )
+        if matching is not None:
+            queryset = queryset.filter(plugin__in=matching.values("pk"))
         limit, offset = _page(request)
         page = list(queryset[offset : offset + limit + 1])
         has_next = len(page) > limit

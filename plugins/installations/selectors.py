@@ -8,7 +8,7 @@ from collections import OrderedDict
 from django.db.models import QuerySet
 
 from accounts.models import Organization
-from plugins.installations.integrity import documents_digest, pin_problem
+from plugins.installations.integrity import documents_digest, pin_intact, pin_problem
 from plugins.installations.models import AllowList, Installation
 from plugins.installations.policy import Policy, policy_for
 from plugins.models import PluginVersion
@@ -16,8 +16,12 @@ from plugins.tools import ToolSet, build_toolset, security_parameter_names
 
 
 def installations_of(*, organization: Organization) -> QuerySet[Installation]:
-    return Installation.objects.filter(organization=organization).select_related(
-        "organization", "plugin", "version"
+    """The organization's installations with their versions, each carrying the database's
+    check of its pin (`pin_intact`, read by integrity.pin_problem)."""
+    return (
+        Installation.objects.filter(organization=organization)
+        .select_related("organization", "plugin", "version")
+        .annotate(pin_intact=pin_intact())
     )
 
 
@@ -28,13 +32,13 @@ def installation_of(*, organization: Organization, installation_id: int) -> Inst
 
 # -- grown by the proxy issue ----------------------------------------------------------------
 
-_TOOLSETS: OrderedDict[tuple[int, str], tuple[ToolSet, dict]] = OrderedDict()
+_TOOLSETS: OrderedDict[tuple, tuple[ToolSet, dict]] = OrderedDict()
 _TOOLSETS_MAX = 512
 _toolsets_lock = threading.Lock()
 _SUMMARY_KEYS = ("name_for_model", "name_for_human", "description_for_model", "server_url")
 
 
-def _cached(key: tuple[int, str]) -> tuple[ToolSet, dict] | None:
+def _cached(key: tuple) -> tuple[ToolSet, dict] | None:
     with _toolsets_lock:
         cached = _TOOLSETS.get(key)
         if cached is not None:
@@ -42,9 +46,16 @@ def _cached(key: tuple[int, str]) -> tuple[ToolSet, dict] | None:
         return cached
 
 
-def _build(key: tuple[int, str], normalized: dict | None, openapi: dict | None):
+def _key(version: PluginVersion) -> tuple:
+    # The database's digest of the documents (None on SQLite) is part of the key: documents
+    # changed under a version are other tools, never the cached ones.
+    return (version.pk, version.content_sha256, version.documents_sha256)
+
+
+def _build(key: tuple, normalized: dict | None, openapi: dict | None, digest: str | None):
     # What the cached tools are built from: checked against each installation's pin.
-    digest = documents_digest(normalized, openapi)
+    if digest is None:  # a database that keeps no digest (SQLite)
+        digest = documents_digest(normalized, openapi)
     normalized = normalized or {}
     toolset = build_toolset(normalized, security_names=security_parameter_names(openapi))
     summary = {k: normalized.get(k) for k in _SUMMARY_KEYS}
@@ -57,35 +68,48 @@ def _build(key: tuple[int, str], normalized: dict | None, openapi: dict | None):
     return toolset, summary
 
 
+_DOCUMENTS = ("pk", "content_sha256", "documents_sha256", "normalized", "normalized_openapi")
+
+
+def _build_from_rows(rows) -> list[tuple[ToolSet, dict]]:
+    return [
+        _build((pk, sha, digest), normalized, openapi, digest)
+        for pk, sha, digest, normalized, openapi in rows
+    ]
+
+
 def toolset_of(version: PluginVersion) -> ToolSet:
     """The tool definitions of a validated version, built once per process and version.
 
-    Versions are immutable once validated, so (id, content hash) never goes stale.
+    Versions are immutable once validated, and the key holds the digest of their documents,
+    so a cached entry never goes stale.
     """
     return tools_and_summary_of(version)[0]
 
 
 def tools_and_summary_of(version: PluginVersion) -> tuple[ToolSet, dict]:
     """(tools, {name_for_model, name_for_human, description_for_model, server_url,
-    auth_type}) of a version."""
-    key = (version.pk, version.content_sha256)
-    cached = _cached(key)
+    auth_type, documents_sha256}) of a version."""
+    cached = _cached(_key(version))
     if cached is not None:
         return cached
-    return _build(key, version.normalized, version.normalized_openapi)
+    if {"normalized", "normalized_openapi"} & version.get_deferred_fields():
+        # The documents and their digest read together: the entry is of what was read.
+        (built,) = _build_from_rows(
+            PluginVersion.objects.filter(pk=version.pk).values_list(*_DOCUMENTS)
+        )
+        return built
+    return _build(
+        _key(version), version.normalized, version.normalized_openapi, version.documents_sha256
+    )
 
 
 def warm_toolsets(versions: list[PluginVersion]) -> None:
     """Build the tools of the versions not cached yet, loading their documents in one query
     (for callers that deferred them)."""
-    missing = {v.pk: v for v in versions if _cached((v.pk, v.content_sha256)) is None}
-    if not missing:
-        return
-    rows = PluginVersion.objects.filter(pk__in=missing).values_list(
-        "pk", "content_sha256", "normalized", "normalized_openapi"
-    )
-    for pk, sha, normalized, openapi in rows:
-        _build((pk, sha), normalized, openapi)
+    missing = {v.pk for v in versions if _cached(_key(v)) is None}
+    if missing:
+        _build_from_rows(PluginVersion.objects.filter(pk__in=missing).values_list(*_DOCUMENTS))
 
 
 def installations_for_lookup(*, organization: Organization) -> QuerySet[Installation]:

@@ -49,6 +49,8 @@ def install_plugin(
 
 def _pin(installation: Installation, version: PluginVersion) -> None:
     installation.version = version
+    # The database's check loaded with the installation (integrity.pin_intact) was of the old pin.
+    vars(installation).pop("pin_intact", None)
     for name, value in pin_fields(version).items():
         setattr(installation, name, value)
 

@@ -1,8 +1,9 @@
 """Building the upstream request from the pinned spec and a tool's bindings, nothing else.
 
 The URL is the validated version's server URL plus the operation's path with each path
-parameter percent-encoded (a `/`, `?`, `#` or `..` can't change the path or the host); query,
-header, cookie and body fields go where their bindings say. Caller headers are never copied.
+parameter percent-encoded (a `/`, `?`, `#` or `..` can't change the path or the host); query
+(by its OpenAPI style: plugins.proxy.query), header, cookie and body fields go where their
+bindings say. Caller headers are never copied.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit
 
-from plugins.proxy.errors import ProxyError
+from plugins.proxy.errors import invalid_arguments
+from plugins.proxy.query import query_pairs
+from plugins.proxy.query import scalar as _scalar
 from plugins.tools import Tool
 from plugins.tools.canonical import FORM_BODY
 from plugins.tools.nested import to_real
@@ -27,25 +30,6 @@ class UpstreamRequest:
     sent: dict[str, object] = field(default_factory=dict)
     # what the request carried that its answer must never give back (credential, assertion)
     secrets: set[str] = field(default_factory=set, repr=False)
-
-
-def invalid_arguments(message: str, pointer: str) -> ProxyError:
-    """422 naming one violation; the call path and the passthrough answer it alike."""
-    return ProxyError(
-        422,
-        "proxy.invalid_arguments",
-        "The arguments do not match the operation.",
-        decision="invalid",
-        details={"violations": [{"pointer": pointer, "message": message}]},
-    )
-
-
-def _scalar(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))
 
 
 def build_request(*, server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
@@ -88,7 +72,7 @@ def _build(server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
                 raise invalid_arguments("Not a valid path segment.", f"/{arg}")
             path = path.replace("{" + binding.name + "}", quote(text, safe=""))
         elif binding.location == "query":
-            query.extend(_query_pairs(tool, arg, binding, value))
+            query.extend(query_pairs(tool, arg, binding, value))
         elif binding.location == "header":
             text = ",".join(map(_scalar, value)) if isinstance(value, list) else _scalar(value)
             if any(ord(c) < 0x20 or ord(c) > 0xFF or c == "\x7f" for c in text):
@@ -121,31 +105,6 @@ def _build(server_url: str, tool: Tool, arguments: dict) -> UpstreamRequest:
     return UpstreamRequest(
         method=tool.method.upper(), url=url, headers=headers, body=body, sent=sent
     )
-
-
-DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
-
-
-def _query_pairs(tool: Tool, arg: str, binding, value) -> list[tuple[str, str]]:
-    """A query argument serialised per its OpenAPI style and explode."""
-    name, delimiter = binding.name, DELIMITERS.get(binding.style, ",")
-    if isinstance(value, dict):
-        if binding.style == "deepObject":
-            return [(f"{name}[{k}]", _scalar(v)) for k, v in value.items()]
-        if not binding.explode:
-            return [(name, ",".join(_scalar(x) for pair in value.items() for x in pair))]
-        # form/explode spreads an object's properties as parameters of their own: none may
-        # stand in for another declared parameter (a guarded one in particular)
-        if any(str(k) in _query_names(tool, name) for k in value):
-            raise invalid_arguments("Names another query parameter.", f"/{arg}")
-        return [(str(k), _scalar(v)) for k, v in value.items()]
-    if isinstance(value, list) and not binding.explode:
-        return [(name, delimiter.join(_scalar(v) for v in value))]
-    return [(name, _scalar(v)) for v in (value if isinstance(value, list) else [value])]
-
-
-def _query_names(tool: Tool, own: str) -> set[str]:
-    return {b.name for b in tool.bindings.values() if b.location == "query" and b.name != own}
 
 
 def _same_origin_or_refuse(base: str, url: str) -> None:

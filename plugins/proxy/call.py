@@ -57,9 +57,7 @@ def call_operation(
         result = pipeline.answer(response, prepared, request_id, event)
         if lookups and prepared.grant.tool.lookups:
             looked_at = time.perf_counter()
-            result = dependents.add_lookups(
-                result, response, secrets=prepared.upstream.secrets, **references
-            )
+            result = dependents.add_lookups(result, **references)
             upstream_ms += (time.perf_counter() - looked_at) * 1000
     except ProxyError as exc:
         result = pipeline.failed(exc, request_id, event)

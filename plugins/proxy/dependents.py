@@ -122,31 +122,20 @@ def fill(*, installation, user, policy, operation, arguments, request_id, deadli
     return filled
 
 
-def add_lookups(
-    result,
-    response,
-    *,
-    installation,
-    user,
-    policy,
-    operation,
-    request_id,
-    deadline,
-    secrets=frozenset(),
-):
+def add_lookups(result, *, installation, user, policy, operation, request_id, deadline):
     """`result` (a successful pipeline.CallResult) with its x-lookups resolved under
     `lookups`; a lookup that fails is an entry with an `error`, never the call's failure.
-    The values looked up are read from the plugin's answer with `secrets` (what the call's
-    request carried) redacted, as in the answer itself."""
+    The values looked up are read from the plugin's answer as pipeline.answer parsed it, with
+    the secrets the call's request carried redacted, before the x-filter (`answer_data`)."""
     tool = _tool(policy, operation)
     if tool is None or not tool.lookups or result.http_status != 200:
         return result
-    codes = {str(response.status), f"{str(response.status)[0]}XX", "default"}
+    status = str(result.body["status"])
+    codes = {status, f"{status[0]}XX", "default"}
     wanted = [lk for lk in tool.lookups if lk.response.upper() in codes]
     if not wanted:
         return result
-    data, text = parse_body(response.content, response.content_type, response.status)
-    data, _ = pipeline.redact(secrets, data, text)
+    data = result.answer_data
     entries: list[dict] = []
     try:
         credential = pipeline.credential_for(installation, user)

@@ -36,3 +36,14 @@ class ProxyError(Exception):
             "status": self.upstream_status,
             "request_id": request_id,
         }
+
+
+def invalid_arguments(message: str, pointer: str) -> ProxyError:
+    """422 naming one violation; the call path and the passthrough answer it alike."""
+    return ProxyError(
+        422,
+        "proxy.invalid_arguments",
+        "The arguments do not match the operation.",
+        decision="invalid",
+        details={"violations": [{"pointer": pointer, "message": message}]},
+    )

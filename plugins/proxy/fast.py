@@ -301,9 +301,7 @@ async def answer_call(
             result = pipeline.answer(response, prepared, request_id, event)
         if prepared.grant.tool.lookups:
             looked_at = time.perf_counter()
-            result = await _add_lookups(
-                result, response, secrets=prepared.upstream.secrets, **references
-            )
+            result = await _add_lookups(result, **references)
             upstream_ms += (time.perf_counter() - looked_at) * 1000
     except ProxyError as exc:
         result = pipeline.failed(exc, request_id, event)

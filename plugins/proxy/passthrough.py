@@ -2,8 +2,9 @@
 
 Clients that read a spec (LangChain, Semantic Kernel, FastMCP) call the served spec's `servers`
 URL; under that base, the operation is matched from method and path (anything not in the pinned
-spec is 404) and the request's path, query, declared headers and body become the same flat
-arguments a model would send, then run through the same pipeline.
+spec is 404) and the request's path, query (read by each parameter's OpenAPI style and explode,
+the rules the proxy writes them by: plugins.proxy.query), declared headers and body become the
+same flat arguments a model would send, then run through the same pipeline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import re
 from urllib.parse import parse_qsl
 
 from plugins.proxy.arguments import parse_arguments
-from plugins.proxy.build import DELIMITERS, invalid_arguments
+from plugins.proxy.errors import invalid_arguments
+from plugins.proxy.query import coerce, query_arguments
 from plugins.tools import Tool, ToolSet
 from plugins.tools.canonical import FORM_BODY
 from plugins.tools.nested import to_shown
@@ -43,21 +45,6 @@ def match_operation(toolset: ToolSet, method: str, path: str) -> tuple[Tool, dic
     return None
 
 
-def _coerce(value: str, schema: dict) -> object:
-    kind = schema.get("type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    try:
-        if "integer" in kinds:
-            return int(value)
-        if "number" in kinds:
-            return float(value)
-    except ValueError:
-        return value
-    if "boolean" in kinds and value in ("true", "false"):
-        return value == "true"
-    return value
-
-
 def arguments_from_request(
     tool: Tool, path_values: dict, query: dict[str, list[str]], headers, body: bytes
 ) -> dict:
@@ -67,25 +54,11 @@ def arguments_from_request(
     for name, value in path_values.items():
         arg = tool.argument_for("path", name)
         if arg is not None:
-            arguments[arg] = _coerce(value, props.get(arg, {}))
-    for name, values in query.items():
-        arg = tool.argument_for("query", name)
-        if arg is None:
-            raise invalid_arguments("Unknown query parameter.", f"/{name}")
-        schema = props.get(arg, {})
-        is_array = schema.get("type") == "array" or "array" in (schema.get("type") or [])
-        if len(values) > 1 and not is_array:
-            raise invalid_arguments("The parameter was given more than once.", f"/{arg}")
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
-        binding = tool.bindings[arg]
-        if is_array and not binding.explode and len(values) == 1:
-            values = values[0].split(DELIMITERS.get(binding.style, ","))
-        arguments[arg] = (
-            [_coerce(v, items) for v in values] if is_array else _coerce(values[0], schema)
-        )
+            arguments[arg] = coerce(value, props.get(arg, {}))
+    arguments.update(query_arguments(tool, query))
     for arg, binding in tool.bindings.items():
         if binding.location == "header" and binding.name in headers:
-            arguments[arg] = _coerce(headers[binding.name], props.get(arg, {}))
+            arguments[arg] = coerce(headers[binding.name], props.get(arg, {}))
     if body.strip():
         if tool.body_content_type is None:
             raise invalid_arguments("This operation takes no request body.", "")
@@ -119,7 +92,7 @@ def _form_fields(tool: Tool, body: bytes, props: dict) -> dict:
     for key, value in pairs:
         if key in fields:
             raise invalid_arguments("The field was given more than once.", f"/{key}")
-        fields[key] = _coerce(value, props.get(tool.argument_for("body", key) or key, {}))
+        fields[key] = coerce(value, props.get(tool.argument_for("body", key) or key, {}))
     return fields
 
 

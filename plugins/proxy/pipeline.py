@@ -44,6 +44,9 @@ class CallResult:
     body: dict
     headers: dict = field(default_factory=dict)
     proxy_ms: float = 0.0
+    # The plugin's answer as parsed and redacted, before its x-filter: what the x-lookups read
+    # (plugins.proxy.dependents.add_lookups), so that the answer is parsed once.
+    answer_data: object = field(default=None, repr=False)
 
 
 @dataclass
@@ -104,12 +107,15 @@ def answer(response, prepared: Prepared, request_id: str, event: dict) -> CallRe
         )
     data, text = parse_body(response.content, response.content_type, response.status)
     data, text = redact(prepared.upstream.secrets, data, text)
+    answer_data = data
     if 200 <= response.status < 300:
         data, text = apply_filter(prepared.tool_filter, data, text)
     text = clip(text)
     event.update(decision="allowed", bytes_out=len(text))
     return CallResult(
-        200, {"status": response.status, "data": data, "text": text, "request_id": request_id}
+        200,
+        {"status": response.status, "data": data, "text": text, "request_id": request_id},
+        answer_data=answer_data,
     )
 
 

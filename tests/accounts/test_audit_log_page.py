@@ -167,3 +167,46 @@ def test_destructive_actions_ask_for_confirmation(acme, alice, alice_web):
     assert 'data-confirm="Remove bob@example.com from Acme?' in members
     assert 'data-confirm="Revoke the invitation of dave@example.com?' in members
     assert 'data-confirm="Leave Acme?' in members
+
+
+def test_a_person_is_found_by_their_account_even_under_another_label(acme, alice, alice_web):
+    record_event(organization=acme, actor=alice, actor_label="alice via the API", action="x.y")
+    record_event(organization=acme, actor_label="alice@example.com", action="x.z")  # she left
+
+    found = alice_web.get("/o/acme/activity/", {"user": "Alice@Example.com"}).context["rows"]
+
+    assert {e.action for e, _ in found} >= {"x.y", "x.z"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"user": "alice@example.com"}, "audit_by_actor_label"),
+        ({"plugin": "weather"}, "audit_by_target"),
+        ({"plugin": "weather"}, "audit_by_details_plugin"),
+    ],
+)
+def test_each_text_filter_is_answered_from_an_index(acme, alice, filters, index):
+    """In a long log where the filter is selective, the planner picks the index whose
+    expression is exactly the filter's; if they drift apart, it walks the whole log instead."""
+    from accounts.audit import AuditFilters, filtered_events
+
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            organization=acme,
+            actor_label=f"someone{i}@example.com",
+            action="call.decided",
+            target=f"Other{i}",
+            details={"plugin": f"Other{i}", "decision": "allowed"},
+        )
+        for i in range(5000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_auditevent")
+    events = filtered_events(organization=acme, filters=AuditFilters(**filters))
+    sql, params = events.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert index in plan, plan

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import CredentialKind, Membership, Role
@@ -176,3 +180,79 @@ def test_the_last_owner_cannot_leave(web_as, alice, acme):
 
     assert acme.memberships.filter(user=alice, role="owner").exists()
     assert "last owner" in response.content.decode()
+
+
+def _many_members(acme, count: int) -> None:
+    users = [create_user(email=f"staff{i:03d}@example.com") for i in range(count)]
+    Membership.objects.bulk_create(
+        Membership(organization=acme, user=user, role=Role.DEVELOPER if i % 10 == 0 else "member")
+        for i, user in enumerate(users)
+    )
+
+
+def _listed_emails(html: str) -> list[str]:
+    """The emails in the members table, in order (the page's first table body)."""
+    members_table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r"<tr>\s*<td>([^<]+?)\s*<", members_table)
+
+
+def test_a_large_organization_is_listed_fifty_members_to_a_page(alice_client, acme):
+    _many_members(acme, 120)  # with alice and bob: 122 members, 3 pages
+    url = reverse("org-members", args=["acme"])
+
+    first = alice_client.get(url).content.decode()
+    last = alice_client.get(url, {"page": 3}).content.decode()
+
+    assert "122 members · page 1 of 3" in first
+    assert len(_listed_emails(first)) == 50
+    assert _listed_emails(first)[:2] == ["alice@example.com", "bob@example.com"]
+    assert 'rel="next" href="?page=2"' in first
+    assert _listed_emails(last) == [f"staff{i:03d}@example.com" for i in range(98, 120)]
+    assert 'rel="prev" href="?page=2"' in last
+
+
+def test_the_page_costs_the_same_queries_whatever_the_organization_size(
+    alice_client, acme, django_assert_max_num_queries
+):
+    url = reverse("org-members", args=["acme"])
+    alice_client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        alice_client.get(url)
+    _many_members(acme, 120)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        alice_client.get(url, {"page": 2})
+
+
+def test_members_are_found_by_part_of_their_email_and_by_role(alice_client, acme):
+    _many_members(acme, 120)
+    url = reverse("org-members", args=["acme"])
+
+    found = alice_client.get(url, {"q": "STAFF11"}).content.decode()
+    developers = alice_client.get(url, {"role": "developer"}).content.decode()
+
+    assert _listed_emails(found) == [f"staff{i}@example.com" for i in range(110, 120)]
+    assert "10 members matching these filters" in found
+    assert _listed_emails(developers) == [f"staff{i:03d}@example.com" for i in range(0, 120, 10)]
+
+
+def test_the_next_page_keeps_the_filters(alice_client, acme):
+    _many_members(acme, 120)
+    html = alice_client.get(reverse("org-members", args=["acme"]), {"role": "member"}).content
+    assert 'rel="next" href="?role=member&amp;page=2"' in html.decode()
+
+
+def test_a_search_never_finds_another_organizations_members(alice_client, charlie, globex):
+    html = alice_client.get(reverse("org-members", args=["acme"]), {"q": "charlie"}).content
+    assert _listed_emails(html.decode()) == []
+    assert "No member matches these filters." in html.decode()
+
+
+def test_an_unknown_role_filter_is_explained_and_lists_everyone(alice_client, bob_membership):
+    html = alice_client.get(reverse("org-members", args=["acme"]), {"role": "emperor"}).content
+    assert "Select a valid choice" in html.decode()
+    assert _listed_emails(html.decode()) == ["alice@example.com", "bob@example.com"]
+
+
+def test_an_out_of_range_page_shows_the_last_page(alice_client, acme):
+    html = alice_client.get(reverse("org-members", args=["acme"]), {"page": "99"}).content
+    assert _listed_emails(html.decode()) == ["alice@example.com", "bob@example.com"]

@@ -14,6 +14,7 @@ from plugins.proxy.call import call_operation
 from plugins.proxy.events import drain_call_events
 from plugins.proxy.ids import new_request_id
 from tests.proxy.conftest import call, install_with_service_key, publish_version
+from tests.proxy.test_filters import chain
 from tests.support.upstream import Upstream, reply_json
 from tests.tools.specs import trains_spec
 from tests.validation.helpers import manifest, validate
@@ -103,6 +104,43 @@ def test_it_runs_the_dependent_first_then_the_call_with_its_value_then_the_looku
     assert events[f"{request_id}-l1"].via == "lookup"
     assert len(events) == 4
     assert all(e.decision == "allowed" for e in events.values())
+
+
+@pytest.mark.parametrize("filtered", [False, True], ids=["no-filter", "x-filter"])
+def test_the_answer_is_parsed_once_and_lookups_read_it_before_the_filter(
+    acme, alice, bob_api, trains_upstream, monkeypatch, filtered
+):
+    """The call's answer is parsed once (pipeline.answer); the x-lookups read that parse, as
+    the plugin answered (an x-filter shapes what the model reads, not what is looked up)."""
+    from plugins.proxy import dependents, pipeline
+
+    parsed: list[bytes] = []
+    for module in (pipeline, dependents):
+        real = module.parse_body
+
+        def spy(content, *args, real=real):
+            parsed.append(content)
+            return real(content, *args)
+
+        monkeypatch.setattr(module, "parse_body", spy)
+    spec = trains_spec(trains_upstream.url)
+    if filtered:
+        spec["paths"]["/trains"]["get"]["x-filter"] = chain(
+            "{% for t in data %}{{ t.name }};{% endfor %}"
+        )
+    version = publish_version(acme, spec, base=trains_upstream.url, name="trains")
+    installation = install_plugin(organization=acme, version=version, installed_by=alice)
+    response = call(bob_api, installation, "searchTrains", {})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    if filtered:
+        assert body["text"] == "Texas Eagle;Sunset;Lone Star;"
+    assert [(lk["value"], lk["data"]) for lk in body["lookups"]] == [
+        ("amtrak", {"name": "Amtrak"}),
+        ("tx-rail", {"name": "Texas Rail"}),
+    ]
+    trains_answer = next(c for c in parsed if b"Texas Eagle" in c)
+    assert parsed.count(trains_answer) == 1
 
 
 def test_the_dependent_answer_is_reused_briefly_for_the_same_member(

@@ -294,10 +294,20 @@ def test_an_allow_list_postgresql_cannot_store_is_a_400_not_a_500(data_install, 
     }
 
 
-def test_a_lookup_search_holding_nul_is_a_400_not_a_500(data_install, bob_api):
-    response = bob_api.get("/api/v1/installed-plugins/", {"q": "da\x00ta"})
-    assert response.status_code == 400, response.content
-    assert bob_api.get("/api/v1/installed-plugins/", {"q": "dat"}).status_code == 200
+@pytest.mark.parametrize(
+    "q", ["da\x00ta", "\x00", "data\x00", "\x07da\x1bta\x7f", "da\u2028ta", "zq\x00data"], ids=repr
+)
+def test_nul_and_control_characters_in_a_lookup_search_only_separate_words(
+    data_install, bob_api, q
+):
+    """As in the catalogue's search (one rule: plugins.selectors.search_terms), never a 500 and
+    never a refusal: the lookup finds exactly the installed plugins the catalogue finds."""
+    lookup = bob_api.get("/api/v1/installed-plugins/", {"q": q})
+    catalogue = bob_api.get("/api/v1/plugins/", {"q": q})
+    assert lookup.status_code == catalogue.status_code == 200, lookup.content
+    found = [entry["plugin_id"] for entry in lookup.json()]
+    assert found == [plugin["id"] for plugin in catalogue.json()]
+    assert found == ([] if q.startswith("zq") else [data_install.plugin_id])
 
 
 SCORE = {

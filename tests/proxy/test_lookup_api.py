@@ -105,6 +105,32 @@ def test_it_filters_and_pages(acme, alice, bob_api, upstream):
     ]
 
 
+@pytest.mark.parametrize("q", ["weath", "eath", "amm", "gamma", "weather forecasts", "", "!!"])
+def test_its_search_is_the_catalogues(acme, alice, globex, bob_api, upstream, q):
+    """`q` finds the installed plugins the catalogue's search finds: the organization's own
+    plugins by their working copy (substrings), other publishers' by their reviewed listing
+    (full text, the last word as a prefix)."""
+    own = publish_version(acme, data_plugin_spec(upstream.url), base=upstream.url, name="gamma")
+    other = publish_version(
+        globex, data_plugin_spec(upstream.url), base=upstream.url, name="weather"
+    )
+    for version in (own, other):
+        install_plugin(organization=acme, version=version, installed_by=alice)
+    catalogue = {plugin["id"] for plugin in bob_api.get("/api/v1/plugins/", {"q": q}).json()}
+    found = {entry["plugin_id"] for entry in bob_api.get(URL, {"q": q}).json()}
+    assert found == catalogue & {own.plugin_id, other.plugin_id}
+    expected = {
+        "weath": {other.plugin_id},
+        "eath": set(),  # not a substring match for another publisher's listing
+        "amm": {own.plugin_id},
+        "gamma": {own.plugin_id},
+        "weather forecasts": set(),  # every word must match
+        "": {own.plugin_id, other.plugin_id},
+        "!!": {own.plugin_id, other.plugin_id},  # no word: nothing to filter
+    }
+    assert found == expected[q]
+
+
 def test_an_organization_key_lists_for_the_member_it_names(data_install, org_key_api):
     response = org_key_api.get(URL, headers={"X-On-Behalf-Of": "bob@example.com"})
     assert response.status_code == 200
