@@ -17,7 +17,12 @@ Same rules as `client.fetch`, from the same modules:
 - redirects followed hop by hop by `redirects.next_hop` (credentials dropped across origins,
   bodies never re-sent to another origin), each target vetted and offered to `redirect_policy`;
 - a total deadline over the whole chain, body included; a cap on received and decoded bytes
-  while streaming (decompression here, not by aiohttp, so a gzip bomb stops at the cap).
+  while streaming (decompression here, not by aiohttp, so a gzip bomb stops at the cap);
+- one retry rule for the pool (`_send_hop`): a request sent on a kept-alive connection taken
+  from the pool that dies before any response arrives (the server had closed it while it sat
+  idle: nothing was processed) is sent once more on a fresh connection, whatever the method;
+  a fresh connection that dies is never retried here. `FetchError.retried` says a retry was
+  made, so callers with their own retry rule count it (plugins.proxy.pipeline.retryable).
 
 Errors are FetchError with the same codes; aiohttp exceptions never escape.
 """
@@ -25,6 +30,8 @@ Errors are FetchError with the same codes; aiohttp exceptions never escape.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import ipaddress
 import logging
 import time
@@ -35,6 +42,7 @@ from types import MappingProxyType
 import aiohttp
 import yarl
 from aiohttp.abc import AbstractResolver
+from aiohttp.http_parser import RawResponseMessage as RawMessage
 
 from plugins.outbound import errors, transport
 from plugins.outbound.addresses import is_blocked_address
@@ -47,7 +55,7 @@ from plugins.outbound.content_types import media_type
 from plugins.outbound.decoding import _decoder_for, _too_large
 from plugins.outbound.errors import FetchError
 from plugins.outbound.private_destinations import allowed_private_destinations, permits
-from plugins.outbound.redirects import IDEMPOTENT_METHODS, REDIRECT_STATUSES, Hop, next_hop
+from plugins.outbound.redirects import REDIRECT_STATUSES, Hop, next_hop
 from plugins.outbound.urls import vet_url
 
 logger = logging.getLogger(__name__)
@@ -59,11 +67,25 @@ CHUNK = 64 * 1024
 
 
 def _vet(host: str, ip: str, port: int) -> None:
-    if is_blocked_address(ip) and not permits(
-        allowed_private_destinations(), written_host=host, ip=ip, port=port
-    ):
+    if _blocked(host, ip, port, allowed_private_destinations()):
         logger.warning("outbound blocked host=%s ip=%s port=%s", host, ip, port)
         raise FetchError(errors.ADDRESS_BLOCKED, errors.ADDRESS_BLOCKED_MESSAGE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _blocked(host: str, ip: str, port: int, allowed: tuple) -> bool:
+    # A pure function of its arguments (the allow-list read at call time is one of them), so
+    # the proxy's few upstream addresses are judged once each, not parsed five times a call.
+    return is_blocked_address(ip) and not permits(allowed, written_host=host, ip=ip, port=port)
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal_ip(host: str) -> str | None:
+    """The IP address an IP-literal host names (aiohttp never resolves those), else None."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 class _VettedResolver(AbstractResolver):
@@ -96,43 +118,79 @@ class _VettedResolver(AbstractResolver):
         return None
 
 
+class _PoolConnector(aiohttp.TCPConnector):
+    """Notes, for `_send_hop`, whether the connection a request got had served one before."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._served: weakref.WeakSet = weakref.WeakSet()
+
+    async def connect(self, req, traces, timeout):
+        connection = await super().connect(req, traces, timeout)
+        attempt = _attempt.get()
+        if attempt is not None:
+            attempt.reused = connection.protocol in self._served
+        self._served.add(connection.protocol)
+        return connection
+
+
+class _Attempt:
+    """One request's connection: taken from the pool (`reused`), answered (`answered`)."""
+
+    __slots__ = ("answered", "reused")
+
+    def __init__(self) -> None:
+        self.reused = False
+        self.answered = False
+
+
+_attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
+    "outbound_attempt", default=None
+)
+
+
 class AsyncClient:
-    """One pooled session per event loop (aiohttp sessions are bound to their loop)."""
+    """Per event loop (aiohttp sessions are bound to their loop): the pooled session, and a
+    session whose connections serve one request each (`_send_hop`'s retry)."""
 
     def __init__(self) -> None:
         self._sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def session(self) -> aiohttp.ClientSession:
+    def session(self, *, fresh: bool = False) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=POOL_LIMIT,
-                limit_per_host=POOL_LIMIT_PER_HOST,
-                resolver=_VettedResolver(),
-                use_dns_cache=False,
-                keepalive_timeout=KEEPALIVE_SECONDS,
-                ssl=transport.default_ssl_context(),
-            )
-            session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
-            )
-            # aiohttp silently re-sends an idempotent request once when a kept-alive connection
-            # fails; the proxy has its own retry rule (one retry, idempotent methods only), so
-            # turn aiohttp's off (no public switch; tests/proxy/test_upstream_faults.py counts
-            # the requests the plugin receives).
-            session._retry_connection = False
-            self._sessions[loop] = session
-        return session
+        sessions = self._sessions.get(loop)
+        if sessions is None or sessions[0].closed:
+            sessions = self._sessions[loop] = (_new_session(fresh=False), _new_session(fresh=True))
+        return sessions[1 if fresh else 0]
 
     async def close_current(self) -> None:
-        """Close the running loop's session (for loops that live for one request)."""
-        session = self._sessions.pop(asyncio.get_running_loop(), None)
-        if session is not None:
+        """Close the running loop's sessions (for loops that live for one request)."""
+        sessions = self._sessions.pop(asyncio.get_running_loop(), None)
+        for session in sessions or ():
             await session.close()
+
+
+def _new_session(*, fresh: bool) -> aiohttp.ClientSession:
+    connector = (aiohttp.TCPConnector if fresh else _PoolConnector)(
+        limit=POOL_LIMIT,
+        limit_per_host=POOL_LIMIT_PER_HOST,
+        resolver=_VettedResolver(),
+        use_dns_cache=False,
+        ssl=transport.default_ssl_context(),
+        **({"force_close": True} if fresh else {"keepalive_timeout": KEEPALIVE_SECONDS}),
+    )
+    session = aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+    )
+    # aiohttp silently re-sends an idempotent request once when any connection fails, fresh
+    # or pooled, uncounted; `_send_hop` has the one rule instead (a pooled connection that
+    # dies before answering, any method, counted), so turn aiohttp's off (no public switch;
+    # tests/proxy/test_upstream_faults.py counts the requests the plugin receives).
+    session._retry_connection = False
+    return session
 
 
 _client = AsyncClient()
@@ -169,14 +227,11 @@ async def async_fetch(
     started = time.monotonic()
     hop = Hop(method=method, url=vet_url(url), headers=request_headers, body=body)
     redirects: list[str] = []
-    session = _client.session()
     try:
         async with asyncio.timeout(timeout):
             while True:
                 status, response_headers, content, location = await _send_hop(
-                    session,
                     hop,
-                    after_redirect=bool(redirects),
                     max_bytes=max_bytes,
                     connect_timeout=connect_timeout,
                 )
@@ -209,32 +264,47 @@ async def async_fetch(
 
 
 class _ConnectionLost(FetchError):
-    """The server hung up before answering."""
+    """The server hung up before any response arrived (`reused`: on a pooled connection)."""
+
+    def __init__(self, *, reused: bool) -> None:
+        super().__init__(
+            errors.CONNECT_FAILED, "The connection to the server was lost.", transient=True
+        )
+        self.reused = reused
 
 
-async def _send_hop(session, hop: Hop, *, after_redirect: bool, **limits):
-    """`_send`, and once more when a redirect's next hop went out on a connection the server
-    had just closed without saying so (a redirect's empty body hands the connection straight
-    back to the pool): only for idempotent methods, as any retry."""
+async def _send_hop(hop: Hop, **limits):
+    """`_send` on the pool, and once more on a fresh connection when the pooled connection it
+    went out on died before any response arrived: the server had closed it while idle, so it
+    processed nothing, whatever the method. A redirect's next hop is the usual case (its empty
+    body hands the connection straight back to the pool), but any call after an idle spell can
+    meet it. A fresh connection that dies is the server's answer: not retried here."""
     try:
-        return await _send(session, hop, **limits)
-    except _ConnectionLost:
-        if not after_redirect or hop.method not in IDEMPOTENT_METHODS:
+        return await _send(_client.session(), hop, **limits)
+    except _ConnectionLost as lost:
+        if not lost.reused:
             raise
-        return await _send(session, hop, **limits)
+    try:
+        return await _send(_client.session(fresh=True), hop, **limits)
+    except FetchError as exc:
+        exc.retried = True
+        raise
 
 
 async def _send(
-    session: aiohttp.ClientSession, hop: Hop, *, max_bytes: int, connect_timeout: float
+    session: aiohttp.ClientSession,
+    hop: Hop,
+    *,
+    max_bytes: int,
+    connect_timeout: float,
 ) -> tuple[int, dict[str, str], bytes, str | None]:
     host = hop.url.host
     port = hop.url.port or (443 if hop.url.scheme == "https" else 80)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass  # a name: the resolver vets it
-    else:
-        _vet(host, str(ipaddress.ip_address(host)), port)
+    ip = _literal_ip(host)
+    if ip is not None:  # an IP literal (a name is vetted by the resolver)
+        _vet(host, ip, port)
+    attempt = _Attempt()
+    _attempt.set(attempt)
     try:
         async with session.request(
             hop.method,
@@ -244,6 +314,7 @@ async def _send(
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout),
         ) as response:
+            attempt.answered = True
             headers = {name.lower(): value for name, value in response.headers.items()}
             location = headers.get("location") if response.status in REDIRECT_STATUSES else None
             if hop.method == "HEAD" or location is not None:
@@ -267,10 +338,11 @@ async def _send(
         raise FetchError(
             errors.CONNECT_FAILED, "Could not connect to the server.", transient=True
         ) from None
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionError):
-        raise _ConnectionLost(
-            errors.CONNECT_FAILED, "The connection to the server was lost.", transient=True
-        ) from None
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionError) as exc:
+        # a response begun (its head read, or a partial one aiohttp hands over) means the
+        # server was answering: only a pooled connection that died before that is retried
+        began = attempt.answered or isinstance(getattr(exc, "message", None), RawMessage)
+        raise _ConnectionLost(reused=attempt.reused and not began) from None
     except aiohttp.InvalidURL:
         raise FetchError(errors.INVALID_URL, "The URL is not valid.") from None
     except (aiohttp.ClientPayloadError, aiohttp.ClientResponseError):

@@ -10,20 +10,25 @@ class FetchError(Exception):
     user who supplied the URL: it never contains response bodies, header values (except the
     parsed media type of a refused Content-Type, a bare `type/subtype` token pair) or resolved
     internal addresses. `transient` is True when retrying later may succeed (timeouts, refused
-    connections, temporary DNS failures), so background jobs know whether to retry.
+    connections, temporary DNS failures), so background jobs know whether to retry. `retried`
+    is True when the client already sent the request a second time (the async pool's rule for a
+    pooled connection that died before answering), so a caller's own retry rule can count it.
 
     HTTP error statuses (404, 500, ...) are not FetchErrors: they are returned in the result.
     """
 
-    def __init__(self, code: str, message: str, *, transient: bool = False) -> None:
+    def __init__(
+        self, code: str, message: str, *, transient: bool = False, retried: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.transient = transient
+        self.retried = retried
 
     def __reduce__(self):
-        # Keyword-only `transient` would be lost by the default Exception pickling (Celery).
-        return (_rebuild, (self.code, self.message, self.transient))
+        # Keyword-only arguments would be lost by the default Exception pickling (Celery).
+        return (_rebuild, (self.code, self.message, self.transient, self.retried))
 
     def __repr__(self) -> str:
         return (
@@ -31,8 +36,8 @@ class FetchError(Exception):
         )
 
 
-def _rebuild(code: str, message: str, transient: bool) -> FetchError:
-    return FetchError(code, message, transient=transient)
+def _rebuild(code: str, message: str, transient: bool, retried: bool = False) -> FetchError:
+    return FetchError(code, message, transient=transient, retried=retried)
 
 
 INVALID_URL = "outbound.invalid_url"

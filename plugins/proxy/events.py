@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import os
 import platform
@@ -62,6 +63,27 @@ def _payload(event: dict) -> dict:
     return {k: "" if event.get(k) is None else str(event[k]) for k in FIELDS}
 
 
+# An entry is one field holding the payload as JSON: one argument for the client to pack
+# instead of 32 (measured on loopback with redis.asyncio: an XADD of one field 0.14-0.23 ms
+# at p50, of the 16 fields 0.25-0.28 ms).
+ENTRY_FIELD = "event"
+
+
+def _entry(payload: dict) -> dict:
+    return {ENTRY_FIELD: json.dumps(payload, separators=(",", ":"))}
+
+
+def entry_payload(fields: dict) -> dict:
+    """The payload of a stream entry (`fields` as Redis returns them: bytes), in either form:
+    one JSON field, or a field per name (entries written before that)."""
+    if ENTRY_FIELD.encode() in fields:
+        payload = json.loads(fields[ENTRY_FIELD.encode()])
+        if not isinstance(payload, dict):
+            raise ValueError("not an event")
+        return {str(k): str(v) for k, v in payload.items()}
+    return {k.decode(): v.decode() for k, v in fields.items()}
+
+
 async def record_call_async(event: dict) -> None:
     """`record_call` for the async face: one XADD on the loop's connection."""
     payload = _payload(event)
@@ -70,7 +92,7 @@ async def record_call_async(event: dict) -> None:
         if client is None:
             await asyncio.to_thread(_insert, [payload])
         else:
-            await client.xadd(STREAM, payload, maxlen=STREAM_MAX, approximate=True)
+            await client.xadd(STREAM, _entry(payload), maxlen=STREAM_MAX, approximate=True)
     except Exception:
         logger.exception("call event not recorded request_id=%s", payload["request_id"])
 
@@ -83,7 +105,7 @@ def record_call(event: dict) -> None:
         if client is None:
             _insert([payload])
         else:
-            client.xadd(STREAM, payload, maxlen=STREAM_MAX, approximate=True)
+            client.xadd(STREAM, _entry(payload), maxlen=STREAM_MAX, approximate=True)
     except Exception:
         logger.exception("call event not recorded request_id=%s", payload["request_id"])
 
@@ -122,9 +144,14 @@ UNSTORABLE = (DataError, ValueError, KeyError)
 
 
 def _store(client: redis.Redis, entries: list) -> int:
-    payloads = [
-        {k.decode(): v.decode() for k, v in fields.items()} for _id, fields in entries if fields
-    ]
+    payloads = []
+    for entry_id, fields in entries:
+        if not fields:
+            continue
+        try:
+            payloads.append(entry_payload(fields))
+        except (ValueError, UnicodeDecodeError):  # never written by record_call: dropped
+            logger.error("unreadable call event dropped entry=%s", entry_id)
     try:
         _insert(payloads)
     except UNSTORABLE:

@@ -310,10 +310,13 @@ def retry_wait(upstream: UpstreamRequest, response, deadline: float) -> float | 
 
 
 def retryable(exc: FetchError, upstream: UpstreamRequest) -> bool:
+    """The one retry of an idempotent call whose connection failed, unless the outbound client
+    already made it (a pooled connection that died before answering: `exc.retried`)."""
     return (
         exc.transient
         and exc.code == outbound_errors.CONNECT_FAILED
         and upstream.method in IDEMPOTENT_METHODS
+        and not exc.retried
     )
 
 

@@ -134,3 +134,76 @@ def test_a_same_origin_redirect_from_a_server_that_then_hangs_up_is_followed(ser
         result = run(async_fetch(server.url + "/from"))
         assert (result.status, result.content) == (200, b'{"arrived": true}')
         assert result.redirects == (server.url + "/to",)
+
+
+# -- a pooled connection the server closed -------------------------------------------------
+
+
+def closes_kept_alive_connections(*, answer_again: bool = True, partial: bool = False):
+    """A route that answers the first request of each connection and keeps it alive, then
+    drops the connection on the next request read there without answering it (as a server
+    closing an idle connection just as a request crosses it): nothing was processed. With
+    `answer_again=False` it drops every request after the very first; with `partial=True` it
+    sends the start of an answer before hanging up."""
+    answered = []
+
+    def route(handler):
+        first_on_connection = not getattr(handler, "answered_once", False)
+        if first_on_connection and (answer_again or not answered):
+            handler.answered_once = True
+            answered.append(handler.command)
+            handler.reply(200, b'{"ok": true}')
+            return
+        if partial:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Le")
+            handler.wfile.flush()
+        handler.close_connection = True
+
+    return route
+
+
+def pooled_then(server, second_method: str):
+    async def twice():
+        await async_fetch(server.url + "/r")  # leaves its connection in the pool
+        return await async_fetch(server.url + "/r", method=second_method, body=b"{}")
+
+    return run(twice())
+
+
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
+def test_a_pooled_connection_the_server_closed_is_retried_once_on_a_fresh_one(serve, method):
+    server = serve({"/r": closes_kept_alive_connections()})
+    result = pooled_then(server, method)
+    assert (result.status, result.content) == (200, b'{"ok": true}')
+    assert [s.method for s in server.seen] == ["GET", method, method]
+    assert server.connections == 2
+
+
+def test_a_fresh_connection_that_dies_is_not_retried(serve):
+    server = serve({"/r": closes_kept_alive_connections(answer_again=False)})
+    run(async_fetch(server.url + "/r"))  # a pool of one connection, and the server's one answer
+
+    async def on_a_fresh_pool():
+        return await async_fetch(server.url + "/r", method="POST", body=b"{}")
+
+    with pytest.raises(FetchError) as caught:
+        run(on_a_fresh_pool())
+    assert caught.value.code == errors.CONNECT_FAILED
+    assert not caught.value.retried
+    assert [s.method for s in server.seen] == ["GET", "POST"]
+
+
+def test_the_retry_is_made_once_and_said(serve):
+    server = serve({"/r": closes_kept_alive_connections(answer_again=False)})
+    with pytest.raises(FetchError) as caught:
+        pooled_then(server, "POST")
+    assert caught.value.code == errors.CONNECT_FAILED
+    assert caught.value.retried
+    assert [s.method for s in server.seen] == ["GET", "POST", "POST"]
+
+
+def test_a_pooled_connection_that_dies_mid_answer_is_not_retried(serve):
+    server = serve({"/r": closes_kept_alive_connections(partial=True)})
+    with pytest.raises(FetchError):
+        pooled_then(server, "POST")
+    assert [s.method for s in server.seen] == ["GET", "POST"]

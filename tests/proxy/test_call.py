@@ -160,6 +160,34 @@ def test_it_rate_limits_per_user_with_retry_after(data_install, bob_api, setting
     assert len(upstream.seen) == 2
 
 
+def test_a_call_over_the_limit_is_refused_for_the_limit_whatever_its_arguments(
+    data_install, bob_api, settings, upstream
+):
+    # on a cached context (the second call on), a refusal of the arguments or of their values
+    # still comes after the rate limit
+    settings.PROXY_RATE_PER_USER = 1
+    assert call(bob_api, data_install, "listTables", {}).status_code == 200  # context cached
+    for arguments in ({"database": "finance", "question": "?"}, {"nonsense": 1}):
+        response = call(bob_api, data_install, "querySqlDatabase", arguments)
+        assert response.status_code == 429, response.content
+    assert len(upstream.seen) == 1
+
+
+def test_a_change_to_the_allow_list_applies_to_the_next_call(data_install, bob, alice, bob_api):
+    from plugins.installations.services import set_allow_list
+
+    sales = {"database": "sales", "question": "how many?"}
+    assert call(bob_api, data_install, "querySqlDatabase", sales).status_code == 200
+    set_allow_list(
+        installation=data_install, member=bob, values={"database": ["hr"]}, changed_by=alice
+    )
+    assert call(bob_api, data_install, "querySqlDatabase", sales).status_code == 403
+    set_allow_list(
+        installation=data_install, member=bob, values={"database": ["sales"]}, changed_by=alice
+    )
+    assert call(bob_api, data_install, "querySqlDatabase", sales).status_code == 200
+
+
 def test_it_acts_for_the_member_an_organization_key_names(data_install, org_key_api, upstream):
     ok = call(
         org_key_api,

@@ -26,7 +26,7 @@ def test_a_drainer_that_dies_before_acknowledging_loses_nothing(data_install, bo
 def test_a_redelivered_batch_is_written_once(data_install, bob_api):
     call(bob_api, data_install, "listTables", {})
     entries = events._redis().xrange(events.STREAM)
-    payloads = [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+    payloads = [events.entry_payload(fields) for _, fields in entries]
     events._insert(payloads)
     events._insert(payloads)  # a worker that wrote, then died before acknowledging
     assert CallEvent.objects.count() == 1
@@ -64,11 +64,32 @@ def test_an_entry_that_can_never_be_stored_does_not_hold_back_the_others(
     call(bob_api, data_install, "listTables", {})
     client = events._redis()
     (_, fields), *_ = client.xrange(events.STREAM)
-    good = {k.decode(): v.decode() for k, v in fields.items()}
-    # an entry damaged in the stream (a fault no real call produces)
+    good = events.entry_payload(fields)
+    # an entry damaged in the stream (a fault no real call produces), in the per-field form
+    # entries had before they became one JSON field
     client.xadd(events.STREAM, {**good, "request_id": "damaged", **damage})
     call(bob_api, data_install, "listTables", {})
     events.drain_call_events()
     assert CallEvent.objects.count() == 2
     assert not CallEvent.objects.filter(request_id="damaged").exists()
     assert client.xlen(events.STREAM) == 0  # acknowledged, not redelivered forever
+
+
+def test_an_event_is_one_field_of_json_without_arguments_or_secrets(data_install, bob_api):
+    call(bob_api, data_install, "querySqlDatabase", {"database": "sales", "question": "how many?"})
+    ((_, fields),) = events._redis().xrange(events.STREAM)
+    assert list(fields) == [events.ENTRY_FIELD.encode()]
+    payload = events.entry_payload(fields)
+    assert payload["operation"] == "querySqlDatabase"
+    assert payload["decision"] == "allowed"
+    assert "sales" not in fields[events.ENTRY_FIELD.encode()].decode()
+
+
+def test_an_unreadable_entry_does_not_hold_back_the_others(data_install, bob_api):
+    client = events._redis()
+    client.xadd(events.STREAM, {events.ENTRY_FIELD: "not json"})
+    client.xadd(events.STREAM, {events.ENTRY_FIELD: "[1, 2]"})
+    call(bob_api, data_install, "listTables", {})
+    assert events.drain_call_events() == 1
+    assert CallEvent.objects.count() == 1
+    assert client.xlen(events.STREAM) == 0

@@ -3,6 +3,7 @@ within the deadline (no hung worker)."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import socket
 import struct
@@ -11,6 +12,10 @@ import time
 import pytest
 
 from plugins.installations.models import CallEvent
+from plugins.outbound import async_fetch, close_loop_session
+from plugins.proxy import fast
+from plugins.proxy.build import UpstreamRequest
+from plugins.proxy.errors import ProxyError
 from plugins.proxy.events import drain_call_events
 from tests.proxy.conftest import call
 
@@ -97,6 +102,33 @@ def test_a_connection_reset_is_a_502_after_one_retry_of_an_idempotent_call(
         "outbound.protocol_error",
     )
     assert 1 <= len(upstream.seen) <= 2
+
+
+def test_the_outbound_clients_retry_on_a_fresh_connection_counts_as_the_one_retry(upstream):
+    """A GET whose pooled connection died before answering is sent again on a fresh one by the
+    outbound client; when that dies too, the proxy makes no retry of its own: three requests
+    (the one that filled the pool, the lost one, its retry), not four."""
+
+    def answer_once_then_hang_up(handler):
+        if len(upstream.seen) == 1:
+            handler.reply(200, b"[]")
+        else:
+            handler.close_connection = True
+
+    fault(upstream, answer_once_then_hang_up)
+    url = upstream.url + "/databases"
+
+    async def pooled_then_through_the_proxy():
+        try:
+            await async_fetch(url)  # leaves its connection in the pool
+            await fast._send_once(UpstreamRequest(method="GET", url=url), None)
+        finally:
+            await close_loop_session()
+
+    with pytest.raises(ProxyError) as caught:
+        asyncio.run(pooled_then_through_the_proxy())
+    assert caught.value.status == 502
+    assert [s.method for s in upstream.seen] == ["GET", "GET", "GET"]
 
 
 def test_a_50_mb_body_is_refused(data_install, bob_api, upstream):
