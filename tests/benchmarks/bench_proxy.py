@@ -281,29 +281,36 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def once(session, method, url, **kwargs) -> tuple[float, float | None]:
-    """(latency ms, the proxy's own ms from Server-Timing or None) of one request."""
+async def once(session, method, url, **kwargs) -> tuple[float, dict[str, float]]:
+    """(latency ms, the Server-Timing durations by name: `proxy`, the proxy's own time, and
+    `upstream`, the upstream leg as the proxy timed it; empty off the proxy) of one request."""
     started = time.perf_counter()
     async with session.request(method, url, **kwargs) as response:
         await response.read()
         assert response.status == 200, (response.status, await response.text())
         timing = response.headers.get("Server-Timing", "")
     latency = (time.perf_counter() - started) * 1000
-    if timing.startswith("proxy;dur="):
-        return latency, float(timing.split("dur=", 1)[1].split(",", 1)[0])
-    return latency, None
+    durations = {}
+    for metric in timing.split(","):
+        name, _, duration = metric.strip().partition(";dur=")
+        if duration:
+            durations[name] = float(duration)
+    return latency, durations
 
 
 async def interleaved(session, paths: dict, n: int) -> dict:
     """Every path once per round, n rounds: the paths see the same machine load, so their
-    differences (the overhead) are fair even when the machine is busy."""
-    results = {name: ([], []) for name in paths}
+    differences (the overhead) are fair even when the machine is busy. Per path: (latencies,
+    the proxy's own times, the upstream legs as the proxy timed them)."""
+    results = {name: ([], [], []) for name in paths}
     for _ in range(n):
         for name, (method, url, kwargs) in paths.items():
-            latency, own = await once(session, method, url, **kwargs)
+            latency, durations = await once(session, method, url, **kwargs)
             results[name][0].append(latency)
-            if own is not None:
-                results[name][1].append(own)
+            if "proxy" in durations:
+                results[name][1].append(durations["proxy"])
+            if "upstream" in durations:
+                results[name][2].append(durations["upstream"])
     return results
 
 
@@ -394,11 +401,11 @@ async def measure(upstream: str, site: Server, data: dict) -> dict:
 def report(results: dict, load_before: str) -> str:
     latency = results["latency"]
 
-    def p(name, q, own=False):
-        return percentile(latency[name][1 if own else 0], q)
+    def p(name, q, own=False, leg=False):
+        return percentile(latency[name][2 if leg else 1 if own else 0], q)
 
-    def row(label, name, own=False):
-        return f"| {label} | {p(name, 0.5, own):.2f} | {p(name, 0.99, own):.2f} |"
+    def row(label, name, own=False, leg=False):
+        return f"| {label} | {p(name, 0.5, own, leg):.2f} | {p(name, 0.99, own, leg):.2f} |"
 
     cpu, rps, pools = results["cpu_ms"], results["rps"], results["pools"]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -417,8 +424,11 @@ def report(results: dict, load_before: str) -> str:
         row("upstream direct (POST /query)", "direct"),
         row("through the proxy (querySqlDatabase, allow-listed database)", "proxied"),
         row("proxy's own time (Server-Timing), no x-filter", "proxied", own=True),
+        row("its upstream leg as the proxy timed it (Server-Timing)", "proxied", leg=True),
         row("upstream direct (GET /databases)", "direct_get"),
         row("through the proxy (listTables)", "proxied_get"),
+        row("proxy's own time (Server-Timing), listTables", "proxied_get", own=True),
+        row("its upstream leg as the proxy timed it (Server-Timing)", "proxied_get", leg=True),
         row("through the proxy (listTables with an x-filter)", "filtered_get"),
         row("proxy's own time with the x-filter", "filtered_get", own=True),
         "",
