@@ -253,7 +253,7 @@ def _render_members(request, invite_form: InviteForm | None = None, status: int 
             "page": page,
             "filters": filters,
             "filtered": bool(wanted["q"].strip() or wanted["role"]),
-            "filter_query": query.urlencode(),
+            "page_filters": query.urlencode(),
             "me": request.user.pk,
             "invitations": open_invitations_of(organization=organization) if can_manage else None,
             "invite_form": (invite_form or InviteForm()) if can_manage else None,

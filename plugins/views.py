@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -48,6 +48,7 @@ def storefront(request):
             "page": page,
             "form": form,
             "query": query,
+            "page_filters": urlencode({"q": query}, quote_via=quote) if query else "",
             "results_key": selectors.storefront_cache_key(query=query, page=number),
             "results_seconds": selectors.STOREFRONT_CACHE_SECONDS,
         },

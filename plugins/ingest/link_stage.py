@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from plugins.ingest import budget as run_budget
 from plugins.ingest.links import LINK_BUDGET, LinkReport, check_links
-from plugins.ingest.run import summarize
-from plugins.models import LinkCheck, Plugin, PluginVersion, RunFinding, ValidationRun
+from plugins.ingest.run import add_findings, summarize
+from plugins.models import LinkCheck, Plugin, PluginVersion, ValidationRun
 from plugins.selectors import catalog_changed
 
 logger = logging.getLogger(__name__)
@@ -77,22 +77,7 @@ def _record(run_id: int, report: LinkReport, *, spent: float, seconds: float):
         return None  # another delivery recorded them meanwhile
     fields = ["links", "links_finished_at", "stage_timings", "network_seconds"]
     if report.findings:
-        after = run.findings.count()
-        RunFinding.objects.bulk_create(
-            [
-                RunFinding(
-                    run=run,
-                    position=after + i,
-                    severity=str(f.severity),
-                    code=f.code[:120],
-                    document=f.document[:20],
-                    pointer=f.pointer[:1000],
-                    message=f.message,
-                    hint=f.hint,
-                )
-                for i, f in enumerate(report.findings)
-            ]
-        )
+        add_findings(run, report.findings, after=run.findings.count())
         counts = dict(run.findings.values_list("severity").annotate(n=Count("id")))
         run.summary = summarize(counts)
         fields.append("summary")

@@ -452,11 +452,17 @@ def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
 def _store_findings(run: ValidationRun, findings: list[Finding]) -> None:
     if run.attempts > 1:  # a first attempt has none: findings are only saved with a verdict
         run.findings.all().delete()
+    add_findings(run, findings)
+
+
+def add_findings(run: ValidationRun, findings: list[Finding], *, after: int = 0) -> None:
+    """Store `findings` on the run in their order, numbered from `after` (the link stage adds
+    its warnings after those the verdict stored)."""
     RunFinding.objects.bulk_create(
         [
             RunFinding(
                 run=run,
-                position=i,
+                position=after + i,
                 severity=str(f.severity),
                 code=f.code[:120],
                 document=f.document[:20],
