@@ -60,6 +60,8 @@ def storefront(request):
             "page_filters": urlencode({"q": query}, quote_via=quote) if query else "",
             "results_key": selectors.storefront_cache_key(query=query, page=number),
             "results_seconds": selectors.STOREFRONT_CACHE_SECONDS,
+            # A page rendered for the visitors' cache lives as long as the fragment would.
+            "fresh_results": shared,
         }
         return render(request, "plugins/storefront.html", {**context, **extra})
 

@@ -198,3 +198,17 @@ def test_a_new_version_and_its_reviewed_listing_show_at_once(
     assert "Trip Planner Pro" in html
     assert "getWeather" in html
     assert "Trip Planner Pro" in Client().get(listing).content.decode()
+
+
+def test_a_page_cached_for_visitors_is_rendered_from_the_database_not_from_older_caches(
+    globex, alice, acme, web_as
+):
+    """A page kept for a minute is not built from a fragment already up to a minute old."""
+    plugin = publish(globex, "Weather Now")
+    member = web_as(alice)
+    for path in pages_of(plugin):
+        assert "Weather Now" in member.get(path).content.decode()  # the members' caches
+    Plugin.objects.filter(pk=plugin.pk).update(listed_name="Weather Later")  # behind their back
+
+    for path in pages_of(plugin):
+        assert "Weather Later" in Client().get(path).content.decode(), path
