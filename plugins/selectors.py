@@ -207,16 +207,17 @@ _PAGE_FIELDS = (
 PAGE_PLUGIN_CACHE_SECONDS = 60
 
 
-def plugin_page_or_404(*, public_id: str, generation: int) -> Plugin:
+def plugin_page_or_404(*, public_id: str, generation: int, fresh: bool = False) -> Plugin:
     """published_plugin_or_404 for the plugin's page: only the columns it shows, and
     `run_summary`, the summary of the published version's latest validation run.
 
     Cached for a minute in the catalog's `generation` (catalog_generation()): a change to the
     listing (a new version, a decision, a visibility) shows at once, a re-validation's summary
-    or a renamed publisher within a minute, like the storefront's cached pages."""
+    or a renamed publisher within a minute, like the storefront's cached pages. `fresh` reads
+    it anew (and caches that): for a page that is itself cached for a minute."""
     digest = hashlib.sha256(public_id.encode()).hexdigest()[:32]
     key = f"plugin-page:plugin:v1:{generation}:{digest}"
-    plugin = cache.get(key)
+    plugin = None if fresh else cache.get(key)
     if plugin is None:
         latest = ValidationRun.objects.filter(version=OuterRef("published_version_id"))
         plugin = (
@@ -328,12 +329,19 @@ def cached_listed_count() -> int | None:
 
 
 def _listed_count_state() -> tuple[int, int | None]:
-    cached = cache.get_many([GENERATION_CACHE_KEY, LISTED_COUNT_CACHE_KEY])
+    return cached_in_generation(LISTED_COUNT_CACHE_KEY)
+
+
+def cached_in_generation(key: str) -> tuple[int, object | None]:
+    """(the catalog's current generation, what is cached under `key` for it, or None), in one
+    round trip to the cache. What is stored under `key` is a pair (the generation it was
+    computed in, the value): a value from an older generation reads as None."""
+    cached = cache.get_many([GENERATION_CACHE_KEY, key])
     generation = cached.get(GENERATION_CACHE_KEY)
     if generation is None:
         generation = catalog_generation()
-    counted_in, listed = cached.get(LISTED_COUNT_CACHE_KEY, (None, None))
-    return generation, listed if counted_in == generation else None
+    computed_in, value = cached.get(key, (None, None))
+    return generation, value if computed_in == generation else None
 
 
 def own_unlisted_count(*, organization: Organization) -> Coalesce:

@@ -15,7 +15,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.tenancy import get_scoped_or_404, organization_view
-from plugins import presentation, publishing, registration, review, selectors, throttling
+from plugins import (
+    presentation,
+    publishing,
+    registration,
+    review,
+    selectors,
+    throttling,
+    visitor_pages,
+)
 from plugins.console.selectors import install_targets
 from plugins.forms import RegisterPluginForm, SearchForm, VisibilityForm
 from plugins.ingest.links import SERVED_LOGO_TYPES
@@ -34,16 +42,17 @@ STOREFRONT_PAGE_SIZE = 24
 
 
 def storefront(request):
+    """The catalogue and its search. A visitor without a session gets the whole page from the
+    cache (plugins/visitor_pages.py); others get the results fragment from it."""
     form = SearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    number = request.GET.get("page") or "1"
-    paginator = Paginator(selectors.storefront_plugins(query=query), STOREFRONT_PAGE_SIZE)
-    # Evaluated only when the template's cached results fragment has to be rendered afresh.
-    page = SimpleLazyObject(lambda: paginator.get_page(number))
-    return render(
-        request,
-        "plugins/storefront.html",
-        {
+    number = (request.GET.get("page") or "1")[:8]
+
+    def render_page(extra: dict, shared: bool) -> HttpResponse:
+        paginator = Paginator(selectors.storefront_plugins(query=query), STOREFRONT_PAGE_SIZE)
+        # Evaluated only when the template's cached results fragment has to be rendered afresh.
+        page = SimpleLazyObject(lambda: paginator.get_page(number))
+        context = {
             "plugins": page,
             "page": page,
             "form": form,
@@ -51,21 +60,33 @@ def storefront(request):
             "page_filters": urlencode({"q": query}, quote_via=quote) if query else "",
             "results_key": selectors.storefront_cache_key(query=query, page=number),
             "results_seconds": selectors.STOREFRONT_CACHE_SECONDS,
-        },
+            # A page rendered for the visitors' cache lives as long as the fragment would.
+            "fresh_results": shared,
+        }
+        return render(request, "plugins/storefront.html", {**context, **extra})
+
+    return visitor_pages.serve(
+        request,
+        page="storefront",
+        key=f"{query}\n{number}",
+        seconds=selectors.STOREFRONT_CACHE_SECONDS,
+        render=render_page,
     )
 
 
 def storefront_plugin(request, public_id: str):
     """A published plugin's page. What a version shows is cached per version (its operations
     as a rendered fragment, the rest in `facts`), the plugin and its version history in the
-    catalog's generation: a page served from the caches costs no query."""
-    generation = selectors.catalog_generation()
-    plugin = selectors.plugin_page_or_404(public_id=public_id, generation=generation)
-    published = plugin.published_version
-    return render(
-        request,
-        "plugins/storefront_plugin.html",
-        {
+    catalog's generation: a page served from the caches costs no query. A visitor without a
+    session gets the whole page from the cache (plugins/visitor_pages.py)."""
+
+    def render_page(extra: dict, shared: bool) -> HttpResponse:
+        generation = selectors.catalog_generation()
+        plugin = selectors.plugin_page_or_404(
+            public_id=public_id, generation=generation, fresh=shared
+        )
+        published = plugin.published_version
+        context = {
             "plugin": plugin,
             "facts": selectors.version_facts(version=published),
             # Evaluated only when the template's cached fragments have to be rendered afresh.
@@ -82,7 +103,15 @@ def storefront_plugin(request, public_id: str):
             "cache_seconds": selectors.PAGE_CACHE_SECONDS,
             "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
             "install_targets": install_targets(user=request.user, plugin=plugin),
-        },
+        }
+        return render(request, "plugins/storefront_plugin.html", {**context, **extra})
+
+    return visitor_pages.serve(
+        request,
+        page="plugin",
+        key=request.path,
+        seconds=selectors.PAGE_PLUGIN_CACHE_SECONDS,
+        render=render_page,
     )
 
 
