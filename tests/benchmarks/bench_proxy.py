@@ -306,7 +306,7 @@ async def interleaved(session, paths: dict, n: int) -> dict:
     paths in a new order (shuffled, seeded: the same orders every run), so that no path always
     follows the same neighbour: a request leaves work behind in the server after its answer is
     out (Django's /healthz, the floor, does), and in a fixed order that work always fell on the
-    same later path — the proxied POST, two requests after /healthz, measured 0.15-0.18 ms
+    same later path — the proxied POST, two requests after /healthz, measured 0.14-0.18 ms
     slower at p50 than with /healthz moved before the GET, which then took the same surplus.
     Per path: (latencies, the proxy's own times, the upstream legs as the proxy timed them)."""
     results = {name: ([], [], []) for name in paths}
