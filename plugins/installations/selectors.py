@@ -30,6 +30,34 @@ def installation_of(*, organization: Organization, installation_id: int) -> Inst
     return installations_of(organization=organization).filter(pk=installation_id).first()
 
 
+# What a call never reads of the pinned version: the documents as published, the logo, the
+# bundled references, the diff and the catalogue's summary of the operations. (It reads
+# `normalized`, `normalized_openapi` for the credential's scheme, and the two hashes.)
+_NOT_READ_BY_CALLS = (
+    "version__raw_manifest",
+    "version__raw_openapi",
+    "version__logo",
+    "version__bundled_refs",
+    "version__diff",
+    "version__operations",
+)
+
+
+def installation_for_call(
+    *, organization: Organization, installation_id: int
+) -> Installation | None:
+    """`installation_of` without the version's columns a call never reads, for the proxy's
+    context load: what it loads is kept in the context cache and read on the event loop, where
+    a deferred column would be a query (which Django refuses there), so nothing on the call
+    path may read these."""
+    return (
+        installations_of(organization=organization)
+        .defer(*_NOT_READ_BY_CALLS)
+        .filter(pk=installation_id)
+        .first()
+    )
+
+
 # -- grown by the proxy issue ----------------------------------------------------------------
 
 _TOOLSETS: OrderedDict[tuple, tuple[ToolSet, dict]] = OrderedDict()

@@ -23,7 +23,7 @@ from accounts.authentication import actor_for_token
 from accounts.tokens import hash_secret
 from plugins.installations.actors import member_named
 from plugins.installations.policy import Policy
-from plugins.installations.selectors import installation_of, policy_of
+from plugins.installations.selectors import installation_for_call, policy_of
 from plugins.proxy.errors import ProxyError
 
 CONTEXT_TTL = 5.0
@@ -53,7 +53,9 @@ def load_context(token: str, installation_id: int, on_behalf_of: str) -> CallCon
         raise _error(403, "permission_denied", str(exc.detail)) from None
     except NotFound as exc:
         raise _error(404, "not_found", str(exc.detail)) from None
-    installation = installation_of(organization=actor.organization, installation_id=installation_id)
+    installation = installation_for_call(
+        organization=actor.organization, installation_id=installation_id
+    )
     if installation is None:
         raise _error(404, "not_found", "Not found.")
     return CallContext(

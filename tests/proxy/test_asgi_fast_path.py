@@ -175,3 +175,42 @@ def test_a_cached_key_is_read_with_the_rate_limits_not_in_a_thread(
         response = post(call_path(installation, "querySqlDatabase"), body, headers)
         assert response.status_code == 200, response.text
         assert upstream.seen[-1].headers["x-api-key"] == "svc-key-2"  # a new key at once
+
+
+def test_a_calls_context_leaves_the_versions_published_documents_unread(
+    acme, alice, bob, token, upstream
+):
+    """The context a call loads (and caches) carries the pinned documents it uses, not the
+    documents as published, the logo or the diff; a call served with it needs none of them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from plugins.installations.services import set_allow_list
+    from plugins.models import PluginVersion
+    from plugins.proxy.context import contexts, load_context
+    from tests.proxy.conftest import install_with_service_key
+    from tests.tools.specs import data_plugin_spec
+
+    installation = install_with_service_key(
+        acme, alice, data_plugin_spec(upstream.url), base=upstream.url, key="k" * 24, name="data"
+    )
+    set_allow_list(
+        installation=installation, member=bob, values={"database": ["sales"]}, changed_by=alice
+    )
+    PluginVersion.objects.filter(pk=installation.version_id).update(
+        raw_manifest=b"{}", raw_openapi=b"x" * 200_000, logo=b"\x89PNG", diff={"changes": []}
+    )
+    with CaptureQueriesContext(connection) as queries:
+        context = load_context(token, installation.pk, "")
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    for column in ("raw_manifest", "raw_openapi", "logo", "bundled_refs", "diff", "operations"):
+        assert f'"plugins_pluginversion"."{column}"' not in read, column
+    assert context.policy.pin_problem is None
+    contexts.clear()
+    body = json.dumps({"arguments": {"database": "sales", "question": "how many?"}})
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    response = post(call_path(installation, "querySqlDatabase"), body, auth)
+    assert response.status_code == 200, response.text
+    # the key in the header the pinned spec names (read from its `normalized_openapi`)
+    assert upstream.seen[-1].headers["x-api-key"] == "k" * 24
+    drain_call_events()
