@@ -143,7 +143,8 @@ def measure(tree: Path, database_url: str, label: str) -> Measurement:
     )
     transactions_before = _transactions(database_url)
     commands = worker_commands(tree)
-    log = tempfile.TemporaryFile()  # the workers' logs (shown if a run did not finish)
+    # The workers' logs, shown if a run did not finish; closed below, after the workers.
+    log = tempfile.TemporaryFile()  # noqa: SIM115
     workers = {
         name: subprocess.Popen(
             args, cwd=tree, env=env(tree, database_url), stdout=log, stderr=subprocess.STDOUT
