@@ -5,7 +5,7 @@ import warnings
 
 from celery import Celery
 from celery.exceptions import SecurityWarning
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 from django.db import close_old_connections
 from kombu import Queue
 
@@ -46,13 +46,15 @@ app.conf.beat_schedule = {
 app.conf.task_queues = (Queue("celery"), Queue("links"))
 
 
+@worker_init.connect
 @task_prerun.connect
 @task_postrun.connect
 def _give_back_connections(task=None, **kwargs) -> None:
     """Around each task, what Django does around a request: the thread's connection goes back
-    to the pool (or is closed when unusable). Celery's own handler, which also closed the pool,
-    runs only every CELERY_DB_REUSE_MAX tasks (settings). An eager task runs inside its
-    caller's transaction and is left alone, as Celery leaves it."""
+    to the pool (or is closed when unusable); and, as Celery's own handler did, in the thread
+    that starts a worker. Celery's handler, which also closed the pool, now runs only every
+    CELERY_DB_REUSE_MAX tasks (settings). An eager task runs inside its caller's transaction
+    and is left alone, as Celery leaves it."""
     if task is not None and getattr(task.request, "is_eager", False):
         return
     close_old_connections()
