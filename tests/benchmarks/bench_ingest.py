@@ -349,10 +349,9 @@ def report(entries, alone: float, old: list[Measurement], new: list[Measurement]
         else f"| issue 8's target: {FIRST_MEASURED} x 5 | | {TARGET:.1f} | | 1.00 |"
     )
     print(f"| validate_plugin alone, one process, this tree (reference) | | {alone:.1f} | | |")
-    print(
-        "\nWorkers as each tree's Procfile has them, without --beat and logging at WARNING; the "
-        "issue-filing code checks links inside its validation task."
-    )
+    print("\nWorkers as each tree's Procfile has them, without --beat and logging at WARNING.")
+    if old and BASE_LABEL == "issue-filing code":
+        print("The issue-filing code checks links inside its validation task.")
     for runs in (old, new):
         if not runs:
             continue
