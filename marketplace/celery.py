@@ -5,6 +5,8 @@ import warnings
 
 from celery import Celery
 from celery.exceptions import SecurityWarning
+from celery.signals import task_postrun, task_prerun, worker_init
+from django.db import close_old_connections
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
@@ -42,3 +44,17 @@ app.conf.beat_schedule = {
 # a thread pool, many at once; see plugins.ingest.link_stage). A worker started without -Q
 # (`make worker`, the tests) serves both; the Procfile and docker-compose.yml give each its own.
 app.conf.task_queues = (Queue("celery"), Queue("links"))
+
+
+@worker_init.connect
+@task_prerun.connect
+@task_postrun.connect
+def _give_back_connections(task=None, **kwargs) -> None:
+    """Around each task, what Django does around a request: the thread's connection goes back
+    to the pool (or is closed when unusable); and, as Celery's own handler did, in the thread
+    that starts a worker. Celery's handler, which also closed the pool, now runs only every
+    CELERY_DB_REUSE_MAX tasks (settings). An eager task runs inside its caller's transaction
+    and is left alone, as Celery leaves it."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()

@@ -221,6 +221,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240, minimum=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Celery's Django fixup closes the database connections before and after every task, and in a
+# prefork worker with the pool on it closes the whole pool as well: every task opened a new
+# PostgreSQL connection (and the pool's threads). With a reuse count it does so only every that
+# many tasks (still always in a freshly forked child); each task gives its connection back to
+# the pool when it ends, as a request does (marketplace/celery.py).
+CELERY_DB_REUSE_MAX = 1000
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

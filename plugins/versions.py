@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from accounts.models import Organization
 from plugins.models import Plugin
@@ -39,7 +39,11 @@ def find_plugin(*, organization: Organization, name_for_model: str, origin: str)
     ).first()
 
 
-def next_version_number(plugin: Plugin) -> int:
-    Plugin.objects.select_for_update().filter(pk=plugin.pk).first()
-    current = plugin.versions.aggregate(top=Max("number"))["top"] or 0
-    return current + 1
+def lock_numbering(plugin: Plugin, *, content_sha256: str) -> tuple[int | None, int]:
+    """Lock the plugin's version numbering until the transaction ends, then read in one query
+    the id of its version with this content, if it has one, and the next version number."""
+    Plugin.objects.select_for_update().filter(pk=plugin.pk).values_list("pk").first()
+    found = plugin.versions.aggregate(
+        top=Max("number"), same=Max("pk", filter=Q(content_sha256=content_sha256))
+    )
+    return found["same"], (found["top"] or 0) + 1

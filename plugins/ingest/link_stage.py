@@ -33,22 +33,25 @@ from plugins.selectors import catalog_changed
 
 logger = logging.getLogger(__name__)
 
+# What check_links reads of a version's normalised form.
+LINK_KEYS = ("dialect", "logo_url", "legal_info_url")
+
 
 def check_run_links(run_id: int) -> ValidationRun | None:
     """Check a run's pending links and record what was found; None when none are pending."""
+    # The run and the links its version's normalised form names, in one query.
     pending = (
         ValidationRun.objects.filter(pk=run_id, links=LinkCheck.PENDING)
-        .values("version_id", "network_seconds", "timed_out_hosts")
+        .values(
+            "network_seconds",
+            "timed_out_hosts",
+            *(f"version__normalized__{key}" for key in LINK_KEYS),
+        )
         .first()
     )
     if pending is None:
         return None
-    links = (
-        PluginVersion.objects.filter(pk=pending["version_id"])
-        .values("normalized__dialect", "normalized__logo_url", "normalized__legal_info_url")
-        .first()
-    ) or {}
-    plugin = {key.removeprefix("normalized__"): value for key, value in links.items()}
+    plugin = {key: pending[f"version__normalized__{key}"] for key in LINK_KEYS}
     budget = run_budget.RunBudget(
         network_left=settings.VALIDATION_RUN_NETWORK_BUDGET - (pending["network_seconds"] or 0),
         deadline=time.monotonic() + LINK_BUDGET,
@@ -77,8 +80,10 @@ def _record(run_id: int, report: LinkReport, *, spent: float, seconds: float):
         return None  # another delivery recorded them meanwhile
     fields = ["links", "links_finished_at", "stage_timings", "network_seconds"]
     if report.findings:
-        add_findings(run, report.findings, after=run.findings.count())
         counts = dict(run.findings.values_list("severity").annotate(n=Count("id")))
+        add_findings(run, report.findings, after=sum(counts.values()))
+        for finding in report.findings:
+            counts[str(finding.severity)] = counts.get(str(finding.severity), 0) + 1
         run.summary = summarize(counts)
         fields.append("summary")
     run.links = LinkCheck.CHECKED

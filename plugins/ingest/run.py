@@ -48,7 +48,7 @@ from plugins.models import (
 from plugins.selectors import catalog_changed
 from plugins.validation import Finding, PluginInput, Severity, diff_versions, validate_plugin
 from plugins.validation.identity import identify_documents
-from plugins.versions import content_sha256, find_plugin, next_version_number
+from plugins.versions import content_sha256, find_plugin, lock_numbering
 
 logger = logging.getLogger(__name__)
 
@@ -263,8 +263,9 @@ def _record_content(run, version, fetched: FetchedDocuments, identity, context: 
         if not plugin.source_url:
             Plugin.objects.filter(pk=plugin.pk).update(source_url=provisional.source_url)
     sha = content_sha256(manifest=fetched.manifest, openapi=fetched.openapi, origin=fetched.origin)
-    existing = PluginVersion.objects.filter(plugin=plugin, content_sha256=sha).first()
-    if existing is not None:
+    existing_id, number = lock_numbering(plugin, content_sha256=sha)
+    if existing_id is not None:
+        existing = PluginVersion.objects.get(pk=existing_id)
         run.version = existing
         run.save(update_fields=["version"])  # before the version goes: it cascades to its runs
         version.delete()
@@ -281,7 +282,7 @@ def _record_content(run, version, fetched: FetchedDocuments, identity, context: 
             openapi_url=fetched.openapi_url or version.openapi_url,
             origin=fetched.origin,
             content_sha256=sha,
-            number=next_version_number(plugin),
+            number=number,
         )
         _save_unvalidated(version, [*changed, "plugin"])
         if identity.name_for_model and not plugin.name_for_model:
@@ -324,7 +325,8 @@ def _input_for(version: PluginVersion) -> PluginInput:
         manifest_content_type=version.manifest_content_type or None,
         openapi_content_type=version.openapi_content_type or None,
         bundled_refs={url: text.encode() for url, text in (version.bundled_refs or {}).items()},
-        expected_verification_token=verification_token_for(plugin=version.plugin).token,
+        # Read (or issued) only when the manifest's auth scheme asks for one.
+        expected_verification_token=lambda: verification_token_for(plugin=version.plugin).token,
     )
 
 

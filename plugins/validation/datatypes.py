@@ -27,7 +27,7 @@ Schemas inside operations have every `$ref` inlined within a budget: a cycle bec
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -51,8 +51,10 @@ class PluginInput:
     manifest_content_type: str | None = None
     openapi_content_type: str | None = None
     bundled_refs: Mapping[str, bytes] = field(default_factory=dict)
-    # The token this marketplace issued the publisher for `auth.verification_tokens`, if any.
-    expected_verification_token: str | None = None
+    # The token this marketplace issued the publisher for `auth.verification_tokens`, if any;
+    # or a function giving it, called only when the manifest's auth scheme wants one (so the
+    # worker reads or issues the token only then).
+    expected_verification_token: str | Callable[[], str] | None = None
 
 
 @dataclass(frozen=True)

@@ -388,6 +388,32 @@ def test_a_validation_run_reports_whether_the_manifest_carries_our_verification_
     assert "auth.verification_tokens.marketplace_missing" not in codes
 
 
+def test_a_run_issues_the_verification_token_only_when_the_manifest_asks_for_one(
+    acme, alice, client
+):
+    """A plugin whose auth wants no verification gets its token when its publisher opens the
+    credentials page (its run read none); one whose auth wants it gets it from its run."""
+    from plugins.credentials.models import VerificationToken
+    from tests.support.plugins import upload
+
+    plain = upload(acme, alice, name_for_model="plain_plugin")
+    plugin = plain.version.plugin
+    assert not VerificationToken.objects.filter(plugin=plugin).exists()
+    client.force_login(alice)
+    page = client.get(f"/o/{acme.slug}/plugins/{plugin.pk}/credentials/")
+    assert page.status_code == 200
+    token = VerificationToken.objects.get(plugin=plugin).token
+    assert token in page.content.decode()
+
+    wanting = upload(
+        acme,
+        alice,
+        name_for_model="wanting_plugin",
+        auth={"type": "service_http", "authorization_type": "bearer", "verification_tokens": {}},
+    )
+    assert VerificationToken.objects.filter(plugin=wanting.version.plugin).exists()
+
+
 def test_a_member_who_leaves_takes_no_key_along(user_plugin, acme, alice, bob):
     from accounts.services import remove_member
     from plugins.credentials.services import set_user_credential

@@ -1,5 +1,6 @@
 """PostgreSQL connections are pooled: a uvicorn process under concurrent load holds at most
-DB_POOL_MAX_SIZE of them and answers every request (the long c=64 run is `make bench`)."""
+DB_POOL_MAX_SIZE of them and answers every request (the long c=64 run is `make bench`), and a
+prefork Celery worker's processes keep theirs from one task to the next."""
 
 from __future__ import annotations
 
@@ -134,3 +135,66 @@ def test_connections_go_back_to_the_pool_after_each_request(globex, web_server):
 
     assert set(statuses) == {200}
     assert 1 <= server_connections() <= 2
+
+
+WORKER_APP_NAME = "mkp-pool-test-worker"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prefork_worker_keeps_one_pooled_connection_per_process_across_tasks(tmp_path):
+    # Celery's Django fixup used to close each process's pool around every task, so every task
+    # connected anew (settings.CELERY_DB_REUSE_MAX; marketplace/celery.py gives connections back).
+    import redis
+
+    from marketplace.celery import app
+
+    queue = f"pool-test-{os.getpid()}"
+    url = database_url().replace(APP_NAME, WORKER_APP_NAME)
+    worker = subprocess.Popen(
+        [
+            *(str(Path(sys.executable).parent / "celery"), "-A", "marketplace", "worker"),
+            *("--concurrency", "2", "--queues", queue, "--hostname", f"{queue}@%h"),
+            *("--loglevel", "WARNING", "--without-heartbeat", "--without-mingle"),
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": settings.REDIS_URL,
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "pool-test-" + "k" * 40,
+            "DEBUG": "false",
+            "DB_POOL_MIN_SIZE": "0",  # a connection is opened when a task first asks
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "worker.log", "w"),  # noqa: SIM115
+    )
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    seen: set[int] = set()
+    try:
+        for _ in range(40):  # each reads the database (the reaper finds nothing to do)
+            app.send_task("plugins.tasks.reap_stale_validation_runs", queue=queue)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            seen |= set(worker_backends())
+            if broker.llen(queue) == 0 and not broker.hlen("unacked") and seen:
+                break
+            time.sleep(0.01)
+        time.sleep(0.5)
+        seen |= set(worker_backends())
+        remaining = worker_backends()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+    assert broker.llen(queue) == 0, (tmp_path / "worker.log").read_text()
+    assert 1 <= len(seen) <= 2  # one connection per process, kept by its pool throughout
+    assert remaining  # still pooled after the tasks, not closed with the pool
+
+
+def worker_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [WORKER_APP_NAME]
+        )
+        return [row[0] for row in cursor.fetchall()]

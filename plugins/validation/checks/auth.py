@@ -135,7 +135,9 @@ def check_auth(ctx: Context, emit: Emit) -> None:
     if scheme.name == "oauth":
         _check_oauth_content_type(data, at, document, emit)
     if scheme.wants_verification and ctx.source.expected_verification_token:
-        _check_marketplace_token(data, at, document, emit, ctx.source.expected_verification_token)
+        expected = ctx.source.expected_verification_token
+        expected = expected() if callable(expected) else expected
+        _check_marketplace_token(data, at, document, emit, expected)
     if scheme.wants_verification and ctx.dialect == OPENAI_MANIFEST:
         tokens = data.get("verification_tokens")
         if not isinstance(tokens, dict) or not tokens:
