@@ -453,12 +453,19 @@ def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
 
 
 def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
-    Plugin.objects.filter(pk=plugin.pk).update(
-        name=(normalized.get("name_for_human") or plugin.name)[:100],
-        description=(normalized.get("description_for_human") or "")[:1000],
-        logo_url=(normalized.get("logo_url") or "")[:500],
-        name_for_model=(normalized.get("name_for_model") or plugin.name_for_model)[:100],
-    )
+    """Show the new version's name and description; the storefront's caches are forgotten
+    only when the plugin is published. That is decided by the UPDATE's own condition: once it
+    matched, the row stays locked until this transaction commits, so a publication (which
+    forgets the caches itself) comes after it and can't be missed."""
+    values = {
+        "name": (normalized.get("name_for_human") or plugin.name)[:100],
+        "description": (normalized.get("description_for_human") or "")[:1000],
+        "logo_url": (normalized.get("logo_url") or "")[:500],
+        "name_for_model": (normalized.get("name_for_model") or plugin.name_for_model)[:100],
+    }
+    if Plugin.objects.filter(pk=plugin.pk, published_version__isnull=True).update(**values):
+        return
+    Plugin.objects.filter(pk=plugin.pk).update(**values)
     catalog_changed()
 
 
