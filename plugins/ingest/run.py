@@ -113,14 +113,22 @@ class RunContext:
         )
 
 
+# What a run never reads of its version: the verdict's documents, written by `_finish` (a
+# revalidation keeps them; a new version has none yet), and the logo, kept by the link stage.
+CLAIM_DEFERRED = ("normalized", "normalized_openapi", "diff", "logo", "operations")
+
+
 def claim_run(run_id: int) -> ValidationRun | None:
     """Mark the run running and return it; None when it is finished or someone else runs it.
     Raises RunLater when its organization already has its share of runs in the workers."""
     stale_before = timezone.now() - settings.VALIDATION_RUN_STALE_AFTER
     with transaction.atomic():
+        # Only the run is locked (its claim is what two deliveries contend for), and the
+        # version's large columns the run never reads stay in the database.
         run = (
-            ValidationRun.objects.select_for_update()
+            ValidationRun.objects.select_for_update(of=("self",))
             .select_related("version__plugin")
+            .defer(*(f"version__{name}" for name in CLAIM_DEFERRED))
             .filter(pk=run_id)
             .first()
         )
@@ -300,8 +308,11 @@ def _record_content(run, version, fetched: FetchedDocuments, identity, context: 
 
 def _save_unvalidated(version: PluginVersion, fields: list[str]) -> None:
     """Save `fields` of a version not validated yet in one UPDATE whose condition is what
-    PluginVersion.save would read first; a version validated meanwhile gets the guarded save."""
+    PluginVersion.save would read first; a version validated meanwhile gets the guarded save.
+    A field still deferred (CLAIM_DEFERRED) was not changed here: it is left as stored."""
     version.refresh_summary()
+    deferred = version.get_deferred_fields()
+    fields = [name for name in fields if name not in deferred]
     values = {name: getattr(version, name) for name in fields}
     if not PluginVersion.objects.filter(pk=version.pk, validated_at__isnull=True).update(**values):
         version.save(update_fields=fields)
@@ -442,12 +453,19 @@ def _finish_revalidation(run, version, fetched, context) -> ValidationRun:
 
 
 def _refresh_plugin_display(plugin: Plugin, normalized: dict) -> None:
-    Plugin.objects.filter(pk=plugin.pk).update(
-        name=(normalized.get("name_for_human") or plugin.name)[:100],
-        description=(normalized.get("description_for_human") or "")[:1000],
-        logo_url=(normalized.get("logo_url") or "")[:500],
-        name_for_model=(normalized.get("name_for_model") or plugin.name_for_model)[:100],
-    )
+    """Show the new version's name and description; the storefront's caches are forgotten
+    only when the plugin is published. That is decided by the UPDATE's own condition: once it
+    matched, the row stays locked until this transaction commits, so a publication (which
+    forgets the caches itself) comes after it and can't be missed."""
+    values = {
+        "name": (normalized.get("name_for_human") or plugin.name)[:100],
+        "description": (normalized.get("description_for_human") or "")[:1000],
+        "logo_url": (normalized.get("logo_url") or "")[:500],
+        "name_for_model": (normalized.get("name_for_model") or plugin.name_for_model)[:100],
+    }
+    if Plugin.objects.filter(pk=plugin.pk, published_version__isnull=True).update(**values):
+        return
+    Plugin.objects.filter(pk=plugin.pk).update(**values)
     catalog_changed()
 
 

@@ -8,13 +8,16 @@ import pytest
 from plugins import review
 from plugins.ingest.run import execute_run
 from plugins.models import Plugin, RunStatus, RunTrigger, ValidationRun
+from plugins.selectors import catalog_generation
 from plugins.tasks import revalidate_published_versions
 from tests.support.plugin_server import Response
 from tests.support.plugins import (
     finding_codes,
+    publish,
     register_and_validate,
     serve_todo_plugin,
     todo_openapi,
+    upload,
 )
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +136,18 @@ def test_a_finished_run_is_left_alone_when_its_task_is_redelivered(plugin_server
     run.refresh_from_db()
     assert run.attempts == 1
     assert len(plugin_server.requests) == requests_before
+
+
+def test_a_verdict_forgets_the_storefront_caches_only_for_a_published_plugin(acme, alice):
+    generation = catalog_generation()
+
+    first = upload(acme, alice)  # validated; the plugin is not in the catalog
+
+    assert catalog_generation() == generation
+    publish(first, alice)
+    generation = catalog_generation()
+
+    second = upload(acme, alice, description_for_human="Keeps your todos, and more.")
+
+    assert second.version.plugin_id == first.plugin.pk
+    assert catalog_generation() > generation  # the listed plugin's description changed
