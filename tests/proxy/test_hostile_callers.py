@@ -7,10 +7,7 @@ import asyncio
 import json
 import logging
 
-import httpx2
 import pytest
-from fastmcp import Client as McpClient
-from fastmcp import FastMCP
 
 from accounts.models import CredentialKind
 from accounts.services import issue_credential
@@ -19,7 +16,7 @@ from plugins.installations.services import install_plugin
 from plugins.proxy.context import contexts
 from tests.proxy.conftest import call, org_key_client, publish_version
 from tests.proxy.test_hostile_calls import install_svc
-from tests.proxy.test_passthrough import served_spec
+from tests.proxy.test_passthrough import passthrough_mcp, served_spec
 from tests.support.upstream import reply_json
 from tests.tools.specs import data_plugin_spec
 
@@ -164,14 +161,8 @@ def test_a_spec_reading_client_with_hostile_values_reaches_nothing_it_may_not(
     spec = served_spec(live_server, data_install, bob_token)
 
     async def scenario():
-        client = httpx2.AsyncClient(
-            base_url=spec["servers"][0]["url"],
-            headers={"Authorization": f"Bearer {bob_token}"},
-            timeout=20,
-        )
-        server = FastMCP.from_openapi(openapi_spec=spec, client=client, name="data")
         refused = []
-        async with McpClient(server) as mcp:
+        async with passthrough_mcp(spec, bob_token, "data") as mcp:
             for container in ("../finance", "%2e%2e", "events?x=1#", "ev\u2024\u2024nts"):
                 answer = await mcp.call_tool(
                     "queryCosmosDb", {"container": container, "question": "q"}, raise_on_error=False
@@ -180,7 +171,6 @@ def test_a_spec_reading_client_with_hostile_values_reaches_nothing_it_may_not(
             allowed = await mcp.call_tool(
                 "queryCosmosDb", {"container": "events", "question": "q\r\nX-Evil: 1"}
             )
-        await client.aclose()
         return refused, allowed
 
     refused, allowed = asyncio.run(scenario())

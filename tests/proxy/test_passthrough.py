@@ -5,6 +5,7 @@ operations through the marketplace over real HTTP, never the plugin directly."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import httpx2
@@ -33,6 +34,23 @@ def served_spec(live_server, installation, token) -> dict:
         return json.load(response)
 
 
+@contextlib.asynccontextmanager
+async def passthrough_mcp(spec: dict, token: str, name: str):
+    """FastMCP's OpenAPI import of the served `spec`, calling its `servers` base (the
+    passthrough) over real HTTP with the member's token; yields a connected MCP client."""
+    http = httpx2.AsyncClient(
+        base_url=spec["servers"][0]["url"],
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=20,
+    )
+    try:
+        server = FastMCP.from_openapi(openapi_spec=spec, client=http, name=name)
+        async with Client(server) as mcp:
+            yield mcp
+    finally:
+        await http.aclose()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_spec_reading_client_calls_through_the_passthrough(
     live_server, data_install, bob_token, upstream
@@ -46,11 +64,7 @@ def test_a_spec_reading_client_calls_through_the_passthrough(
     assert "/containers/{container}/query" in spec["paths"]
 
     async def scenario():
-        client = httpx2.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {bob_token}"}, timeout=20
-        )
-        server = FastMCP.from_openapi(openapi_spec=spec, client=client, name="data")
-        async with Client(server) as mcp:
+        async with passthrough_mcp(spec, bob_token, "data") as mcp:
             tools = {t.name for t in await mcp.list_tools()}
             allowed = await mcp.call_tool(
                 "querySqlDatabase", {"database": "sales", "question": "how many orders?"}
@@ -61,7 +75,6 @@ def test_a_spec_reading_client_calls_through_the_passthrough(
                 raise_on_error=False,
             )
             tables = await mcp.call_tool("listTables", {})
-        await client.aclose()
         return tools, allowed, denied, tables
 
     tools, allowed, denied, tables = asyncio.run(scenario())

@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-import httpx2
 import pytest
-from fastmcp import Client, FastMCP
 
 from accounts.models import CredentialKind
 from accounts.services import issue_credential
@@ -18,7 +16,7 @@ from plugins.installations.selectors import toolset_of
 from plugins.proxy.query import query_arguments, query_pairs
 from tests.proxy.conftest import call
 from tests.proxy.test_hostile_calls import install_with
-from tests.proxy.test_passthrough import served_spec
+from tests.proxy.test_passthrough import passthrough_mcp, served_spec
 
 
 def query_parameter(name: str, schema: dict, **style) -> dict:
@@ -171,15 +169,8 @@ def test_a_spec_reading_client_sends_them_as_the_proxy_would(
     assert "/things" in spec["paths"]
 
     async def scenario():
-        client = httpx2.AsyncClient(
-            base_url=spec["servers"][0]["url"],
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=20,
-        )
-        server = FastMCP.from_openapi(openapi_spec=spec, client=client, name="styled")
-        async with Client(server) as mcp:
+        async with passthrough_mcp(spec, token, "styled") as mcp:
             answer = await mcp.call_tool("findThings", ARGUMENTS)
-        await client.aclose()
         return answer
 
     answer = asyncio.run(scenario())
